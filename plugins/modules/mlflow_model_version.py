@@ -1,0 +1,205 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mlops.platform contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: mlflow_model_version
+short_description: Register a model version idempotently, tag it, or delete it
+version_added: 0.1.0
+description:
+  - Registers a new version of a registered model from a run (O(run_id) and O(artifact_path)) or from a source URI
+    (V(runs:/<run>/<path>), a logged model V(models:/m-<id>), or a storage URI). The same source never creates a
+    second version; the existing one is returned and its tags and description are brought in line.
+  - A run's model is found the way MLflow 3 stores it, as the logged model of the run whose name is O(artifact_path);
+    on servers without logged models the source is V(runs:/<run>/<artifact_path>).
+  - Waits until the version is C(READY); a version that ends in C(FAILED_REGISTRATION), or stays pending past
+    O(wait_timeout), fails the task with the server's status message.
+  - With O(version), updates the tags and description of that version (this is how a rollout records its state
+    on the version).
+  - The registered model must exist (create it with M(mlops.platform.mlflow_registered_model)).
+author:
+  - mlops.platform contributors
+options:
+  name:
+    description: Name of the registered model.
+    type: str
+    required: true
+  version:
+    description:
+      - An existing version to update or delete. Mutually exclusive with O(source) and O(run_id).
+    type: str
+  run_id:
+    description: Register the model logged by this run under O(artifact_path).
+    type: str
+  artifact_path:
+    description: Name (MLflow 3) or artifact path (MLflow 2) of the model within the run.
+    type: str
+    default: model
+  source:
+    description:
+      - Source URI of the version, for example V(runs:/<run>/model), V(models:/m-<id>) or V(s3://bucket/model).
+    type: str
+  description:
+    description: Description of the version. Left as it is when not set.
+    type: str
+  tags:
+    description: Tags to set. Values are stored as strings (booleans as V(true)/V(false)).
+    type: dict
+  purge_tags:
+    description: Remove tags that are not in O(tags). Tags whose key starts with C(mlflow.) are never removed.
+    type: bool
+    default: false
+  state:
+    description: V(present) registers or updates; V(absent) deletes the version.
+    type: str
+    choices: [present, absent]
+    default: present
+  force:
+    description: With O(state=absent), delete the version even when aliases point at it.
+    type: bool
+    default: false
+  wait:
+    description: Wait for an existing version that is still C(PENDING_REGISTRATION). New versions are always awaited.
+    type: bool
+    default: true
+  wait_timeout:
+    description: Seconds to wait for the version to become C(READY).
+    type: int
+    default: 300
+extends_documentation_fragment:
+  - mlops.platform.mlflow
+  - mlops.platform.mlflow.action_group
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: all
+seealso:
+  - module: mlops.platform.mlflow_registered_model
+  - module: mlops.platform.mlflow_model_alias
+"""
+
+EXAMPLES = r"""
+- name: Register the model of the training run (idempotent)
+  mlops.platform.mlflow_model_version:
+    tracking_uri: http://127.0.0.1:5000
+    name: fraud-classifier
+    run_id: "{{ train_run_id }}"
+    artifact_path: model
+    description: Trained by pipeline {{ pipeline_id | default('manual') }}
+    tags:
+      git_commit: "{{ git_commit | default('unknown') }}"
+  register: __version
+
+- name: Record the gate verdict on the version
+  mlops.platform.mlflow_model_version:
+    tracking_uri: http://127.0.0.1:5000
+    name: fraud-classifier
+    version: "{{ __version.model_version.version }}"
+    tags:
+      mlops.rollout.state: VALIDATED
+
+- name: Delete a version nobody uses
+  mlops.platform.mlflow_model_version:
+    tracking_uri: http://127.0.0.1:5000
+    name: fraud-classifier
+    version: "2"
+    state: absent
+"""
+
+RETURN = r"""
+model_version:
+  description: The version after the change; null in check mode before creation or when absent.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Registered model name.
+      type: str
+      sample: fraud-classifier
+    version:
+      description: Version number.
+      type: str
+      sample: "4"
+    source:
+      description: Source URI the version was registered from.
+      type: str
+      sample: models:/m-6aac3ccdce6c4b908cbd918c1c46efe0
+    run_id:
+      description: Run that produced the model, or null.
+      type: str
+      sample: 7cb217e1eb8a4be8aadbe308383badc7
+    model_id:
+      description: MLflow 3 logged model id, or null.
+      type: str
+      sample: m-6aac3ccdce6c4b908cbd918c1c46efe0
+    status:
+      description: V(READY), V(PENDING_REGISTRATION) or V(FAILED_REGISTRATION).
+      type: str
+      sample: READY
+    status_message:
+      description: The server's status message (empty when none).
+      type: str
+      sample: ""
+    description:
+      description: Description.
+      type: str
+      sample: Trained by pipeline 42
+    tags:
+      description: Tags.
+      type: dict
+      sample: {"git_commit": "abc123"}
+    aliases:
+      description: Aliases pointing at this version.
+      type: list
+      elements: str
+      sample: ["challenger"]
+    creation_timestamp:
+      description: Creation time, milliseconds since the epoch.
+      type: int
+      sample: 1764145200000
+    last_updated_timestamp:
+      description: Last update, milliseconds since the epoch.
+      type: int
+      sample: 1764145200000
+"""
+
+from ansible_collections.mlops.platform.plugins.module_utils._mlflow_module import MlflowModule
+from ansible_collections.mlops.platform.plugins.module_utils._mlflow_registry import ensure_model_version
+
+
+def main():
+    module = MlflowModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            version=dict(type="str"),
+            run_id=dict(type="str"),
+            artifact_path=dict(type="str", default="model"),
+            source=dict(type="str"),
+            description=dict(type="str"),
+            tags=dict(type="dict"),
+            purge_tags=dict(type="bool", default=False),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+            force=dict(type="bool", default=False),
+            wait=dict(type="bool", default=True),
+            wait_timeout=dict(type="int", default=300),
+        ),
+        required_one_of=[("version", "run_id", "source")],
+        mutually_exclusive=[("version", "run_id"), ("version", "source")],
+        supports_check_mode=True,
+    )
+    if module.params["wait_timeout"] < 0:
+        module.fail_json(msg="wait_timeout must be 0 or more seconds, got %d" % module.params["wait_timeout"])
+    module.run(ensure_model_version)
+
+
+if __name__ == "__main__":
+    main()
