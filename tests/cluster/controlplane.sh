@@ -215,8 +215,10 @@ wait_for() {
 
 api_ready() { [[ "$(curl_api "$1" /readyz)" == "ok" ]]; }
 
+# shellcheck disable=SC2329  # called through wait_for
 healthz_ok() { [[ "$(curl -sSk --max-time 5 "https://127.0.0.1:$1/healthz")" == "ok" ]]; }
 
+# shellcheck disable=SC2329  # called through wait_for
 etcd_ok() { curl -sS --max-time 5 "http://127.0.0.1:$ETCD_CLIENT_PORT/health" | grep -q '"health":"true"'; }
 
 is_running() {

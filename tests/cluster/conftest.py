@@ -1,0 +1,231 @@
+"""Cluster tier: the roles' Kubernetes behaviour against a real API server.
+
+By default the session uses the embedded control plane (tests/cluster/controlplane.sh: etcd,
+kube-apiserver, kube-controller-manager, kube-scheduler and KWOK on 127.0.0.1). If it is already
+running (run-tests.sh, `make cluster-up`) it is reused and left running; if this session starts
+it, this session stops it.
+
+MLOPS_TEST_KUBECONFIG=<path> points the tier at an existing cluster instead (kind, CRC,
+OpenShift). Our CRD fixtures are then installed only for API groups the cluster lacks, and the
+KWOK stand-ins are absent: status must come from the real operators.
+"""
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+import pytest
+import yaml
+from kubernetes import client as k8s_client
+from kubernetes import config as k8s_config
+from kubernetes.client.rest import ApiException
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+CONTROLPLANE = os.path.join(HERE, "controlplane.sh")
+CRD_DIR = os.path.join(HERE, "crds")
+PLAYBOOKS = os.path.join(HERE, "playbooks")
+INVENTORY = os.path.join(HERE, "inventory.yml")
+ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+
+# The release controlplane.sh builds; /version must report exactly this.
+PINNED_K8S_VERSION = "v1.36.3"
+
+
+class Cluster:
+    """Where the tier points: a kubeconfig, and whether it is the embedded control plane."""
+
+    def __init__(self, kubeconfig, embedded):
+        self.kubeconfig = kubeconfig
+        self.embedded = embedded
+        self.api = k8s_config.new_client_from_config(config_file=kubeconfig)
+
+    def core(self):
+        return k8s_client.CoreV1Api(self.api)
+
+    def custom(self):
+        return k8s_client.CustomObjectsApi(self.api)
+
+    def token_client(self, token):
+        """An API client that authenticates with a bearer token only (no client cert)."""
+        base = self.api.configuration
+        conf = k8s_client.Configuration()
+        conf.host = base.host
+        conf.ssl_ca_cert = base.ssl_ca_cert
+        conf.verify_ssl = base.verify_ssl
+        conf.api_key = {"authorization": "Bearer " + token}
+        return k8s_client.ApiClient(conf)
+
+    def ca_file(self):
+        """Path of the API server's CA bundle, for modules that take ca_cert."""
+        return self.api.configuration.ssl_ca_cert
+
+
+def _controlplane(*args, timeout=3600):
+    return subprocess.run([CONTROLPLANE, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def _install_missing_fixtures(cluster):
+    """On an external cluster, add our CRD fixtures only for APIs it does not serve."""
+    ext = k8s_client.ApiextensionsV1Api(cluster.api)
+    apis = k8s_client.ApisApi(cluster.api)
+    served = {g.name for g in apis.get_api_versions().groups}
+    for name in sorted(os.listdir(CRD_DIR)):
+        with open(os.path.join(CRD_DIR, name)) as handle:
+            for doc in yaml.safe_load_all(handle):
+                if doc and doc["spec"]["group"] not in served:
+                    ext.create_custom_resource_definition(doc)
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    external = os.environ.get("MLOPS_TEST_KUBECONFIG")
+    if external:
+        found = Cluster(external, embedded=False)
+        _install_missing_fixtures(found)
+        yield found
+        return
+    started_here = _controlplane("status").returncode != 0
+    up = _controlplane("up")
+    assert up.returncode == 0, "controlplane.sh up failed:\n" + up.stderr[-4000:]
+    last = up.stdout.strip().splitlines()[-1]
+    assert last.startswith("KUBECONFIG="), up.stdout
+    try:
+        yield Cluster(last.split("=", 1)[1], embedded=True)
+    finally:
+        if started_here:
+            _controlplane("down", timeout=120)
+
+
+@pytest.fixture
+def namespace(cluster):
+    """A fresh namespace per test, deleted afterwards (the namespace controller empties it)."""
+    name = "mlops-t-" + uuid.uuid4().hex[:8]
+    core = cluster.core()
+    core.create_namespace(k8s_client.V1Namespace(metadata=k8s_client.V1ObjectMeta(
+        name=name, labels={"mlops.platform/test": "cluster"})))
+    # pods need the namespace's `default` ServiceAccount, which the controller-manager creates
+    wait_until(lambda: _exists(core.read_namespaced_service_account, "default", name), 30,
+               "ServiceAccount default in " + name)
+    yield name
+    try:
+        core.delete_namespace(name)
+    except ApiException as exc:  # already gone is fine
+        if exc.status != 404:
+            raise
+
+
+def _exists(reader, *args):
+    try:
+        reader(*args)
+        return True
+    except ApiException as exc:
+        if exc.status == 404:
+            return False
+        raise
+
+
+def wait_until(predicate, timeout, what, interval=0.25):
+    """Poll predicate() until it returns a truthy value; fail after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            pytest.fail("timed out after %ss waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+class PlaybookRun:
+    """One ansible-playbook run with the JSON callback: results by task name."""
+
+    def __init__(self, proc):
+        self.rc = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.tasks = {}
+        try:
+            doc = json.loads(proc.stdout)
+        except ValueError:
+            doc = {"plays": []}
+        for play in doc.get("plays", []):
+            for task in play.get("tasks", []):
+                host = task.get("hosts", {}).get("localhost")
+                if host is not None:
+                    self.tasks[task["task"]["name"]] = host
+
+    def __getitem__(self, name):
+        assert name in self.tasks, "task %r did not run: %r" % (name, self)
+        return self.tasks[name]
+
+    def __repr__(self):
+        return "rc=%s\n--- stdout ---\n%s\n--- stderr ---\n%s" % (
+            self.rc, self.stdout[-8000:], self.stderr[-3000:])
+
+
+@pytest.fixture
+def playbook(cluster, tmp_path):
+    """run(name, check=False, **extra_vars): run tests/cluster/playbooks/<name>.yml."""
+
+    def run(name, check=False, env=None, **extra_vars):
+        # env: extra environment; a None value removes that variable
+        vars_file = tmp_path / ("vars-%s.json" % uuid.uuid4().hex[:8])
+        vars_file.write_text(json.dumps(extra_vars))
+        cmd = [ANSIBLE_PLAYBOOK, "-i", INVENTORY, os.path.join(PLAYBOOKS, name + ".yml"),
+               "-e", "@" + str(vars_file)]
+        if check:
+            cmd.append("--check")
+        run_env = dict(os.environ)
+        run_env.update({
+            "K8S_AUTH_KUBECONFIG": cluster.kubeconfig,
+            "ANSIBLE_COLLECTIONS_PATH": os.environ.get(
+                "ANSIBLE_COLLECTIONS_PATH", os.path.join(ROOT, ".cache", "collections")),
+            "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_RETRY_FILES_ENABLED": "0",
+            "ANSIBLE_LOCALHOST_WARNING": "0",
+            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
+        })
+        for key, value in (env or {}).items():
+            if value is None:
+                run_env.pop(key, None)
+            else:
+                run_env[key] = value
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, timeout=600)
+        return PlaybookRun(proc)
+
+    return run
+
+
+@pytest.fixture
+def service_account_token(cluster):
+    """token(namespace, name): create a ServiceAccount and a short-lived token for it."""
+
+    def make(namespace, name):
+        core = cluster.core()
+        core.create_namespaced_service_account(
+            namespace, k8s_client.V1ServiceAccount(metadata=k8s_client.V1ObjectMeta(name=name)))
+        request = k8s_client.AuthenticationV1TokenRequest(
+            spec=k8s_client.V1TokenRequestSpec(audiences=[], expiration_seconds=600))
+        return core.create_namespaced_service_account_token(name, namespace, request).status.token
+
+    return make
+
+
+def jwt_claims(token):
+    """The (unverified) claims of a JWT, for assertions about what the server issued."""
+    payload = token.split(".")[1]
+    payload += "=" * (-len(payload) % 4)
+    return json.loads(base64.urlsafe_b64decode(payload))
+
+
+@pytest.fixture(scope="session")
+def scratch_dir():
+    with tempfile.TemporaryDirectory(prefix="mlops-cluster-tests.") as path:
+        yield path
