@@ -113,7 +113,7 @@ def classify_error(status, error_code, message):
         return MlflowAuthError
     if error_code in _CODE_TO_ERROR:
         return _CODE_TO_ERROR[error_code]
-    if status == 404:
+    if status == 404 and error_code:
         return MlflowNotFoundError
     if status == 409:
         return MlflowAlreadyExistsError
@@ -291,6 +291,9 @@ class MlflowClient(object):
             raise error
         cls = classify_error(status, error_code, detail)
         message = "%s%s" % ("%s: " % error_code if error_code else "HTTP %d: " % status, detail)
+        if status == 404 and not error_code:
+            message = ("%s answered HTTP 404 without an MLflow error (%s): is tracking_uri the root URL of an "
+                       "MLflow tracking server?" % (where, detail))
         error = cls(message, error_code, status)
         if status in RETRYABLE_STATUS:
             return _Retryable(error, _retry_after(exc.headers, self.backoff_max))

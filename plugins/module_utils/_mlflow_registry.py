@@ -65,12 +65,16 @@ def normalize_version(version, aliases=None):
         own = list(version.get("aliases", []))
     else:
         own = sorted(a for a, v in aliases.items() if str(v) == number)
+    model_id = version.get("model_id")
+    if not model_id:
+        match = _LOGGED_MODEL_URI_RE.match(version.get("source") or "")
+        model_id = match.group(1) if match else None
     return {
         "name": version.get("name"),
         "version": number,
         "source": version.get("source"),
         "run_id": version.get("run_id") or None,
-        "model_id": version.get("model_id") or None,
+        "model_id": model_id,
         "status": version.get("status"),
         "status_message": version.get("status_message") or "",
         "description": version.get("description", ""),

@@ -199,17 +199,36 @@ curl_api() {
     --key "$run/pki/admin.key" "https://127.0.0.1:$APISERVER_PORT$path"
 }
 
-# wait_for <timeout> <what> <command...>: poll once a second until the command succeeds
+# started_alive <run>: every component started so far in this run is still alive
+started_alive() {
+  local run="$1" f pid
+  for f in "$run"/pids/*; do
+    [[ -e "$f" ]] || continue
+    pid="$(cat "$f")"
+    if ! pid_alive "$pid" "$run"; then
+      log "$(basename "$f") (pid $pid) exited"
+      return 1
+    fi
+  done
+}
+
+# wait_for <timeout> <what> <command...>: poll twice a second until the command succeeds;
+# give up at the timeout, or at once when a process of the current run (UP_RUN) has died
+UP_RUN=""
 wait_for() {
   local timeout="$1" what="$2" deadline
   shift 2
   deadline=$((SECONDS + timeout))
   until "$@" >/dev/null 2>&1; do
+    if [[ -n "$UP_RUN" ]] && ! started_alive "$UP_RUN"; then
+      log "gave up waiting for $what"
+      return 1
+    fi
     if ((SECONDS >= deadline)); then
       log "timed out after ${timeout}s waiting for $what"
       return 1
     fi
-    sleep 1
+    sleep 0.5
   done
 }
 
@@ -238,12 +257,12 @@ is_running() {
 # ============================================================================================
 gen_key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
 
-# sign_cert <pki> <name> <subject> <extensions>
+# sign_cert <pki> <name> <subject> <extensions> [<ca name>]
 sign_cert() {
-  local pki="$1" name="$2" subj="$3" ext="$4"
+  local pki="$1" name="$2" subj="$3" ext="$4" ca="${5:-ca}"
   gen_key "$pki/$name.key"
   openssl req -new -key "$pki/$name.key" -subj "$subj" -out "$pki/$name.csr" 2>/dev/null
-  openssl x509 -req -in "$pki/$name.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" \
+  openssl x509 -req -in "$pki/$name.csr" -CA "$pki/$ca.crt" -CAkey "$pki/$ca.key" \
     -CAcreateserial -days 7 -sha256 -extfile <(printf '%s\n' "$ext") \
     -out "$pki/$name.crt" 2>/dev/null
   rm -f "$pki/$name.csr"
@@ -265,6 +284,14 @@ extendedKeyUsage=clientAuth'
 keyUsage=critical,digitalSignature
 extendedKeyUsage=serverAuth
 subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local'
+  # the aggregation layer's front proxy has a CA of its own
+  gen_key "$pki/front-proxy-ca.key"
+  openssl req -x509 -new -key "$pki/front-proxy-ca.key" -days 7 -sha256 \
+    -subj "/CN=mlops-platform-front-proxy-ca" \
+    -addext 'basicConstraints=critical,CA:TRUE' \
+    -addext 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature' \
+    -out "$pki/front-proxy-ca.crt" 2>/dev/null
+  sign_cert "$pki" front-proxy-client "/CN=front-proxy-client" "$client" front-proxy-ca
   sign_cert "$pki" admin "/O=system:masters/CN=mlops-admin" "$client"
   sign_cert "$pki" kwok "/O=system:masters/CN=mlops-kwok" "$client"
   sign_cert "$pki" controller-manager "/CN=system:kube-controller-manager" "$client"
@@ -368,6 +395,7 @@ do_up() {
   ln -sfn "$run" "$CURRENT"
   mkdir -p "$run/logs" "$run/pids" "$run/etcd"
   chmod 700 "$run/etcd"
+  UP_RUN="$run"
 
   make_pki "$run/pki"
   write_kubeconfig "$run/kubeconfig" "$run/pki" admin mlops-admin
@@ -396,6 +424,14 @@ do_up() {
     --service-account-key-file="$run/pki/sa.pub" \
     --service-account-signing-key-file="$run/pki/sa.key" \
     --service-cluster-ip-range=10.96.0.0/16 \
+    --endpoint-reconciler-type=none \
+    --requestheader-client-ca-file="$run/pki/front-proxy-ca.crt" \
+    --requestheader-allowed-names=front-proxy-client \
+    --requestheader-username-headers=X-Remote-User \
+    --requestheader-group-headers=X-Remote-Group \
+    --requestheader-extra-headers-prefix=X-Remote-Extra- \
+    --proxy-client-cert-file="$run/pki/front-proxy-client.crt" \
+    --proxy-client-key-file="$run/pki/front-proxy-client.key" \
     --authorization-mode=RBAC \
     --allow-privileged=true \
     --profiling=false
@@ -441,7 +477,8 @@ do_up() {
     || fail_up "$run" "kube-controller-manager is not healthy"
   wait_for "$READY_TIMEOUT" "kube-scheduler /healthz" healthz_ok "$SCHED_PORT" \
     || fail_up "$run" "kube-scheduler is not healthy"
-  "${kubectl[@]}" wait --for=condition=Ready --timeout="${READY_TIMEOUT}s" node --all >>"$run/logs/crds.log" 2>&1 \
+  wait_for "$READY_TIMEOUT" "the KWOK nodes to be Ready" \
+    "${kubectl[@]}" wait --for=condition=Ready --timeout=2s node --all \
     || fail_up "$run" "the KWOK nodes did not become Ready"
   # the service-account controller's first work: pods in `default` need its ServiceAccount
   wait_for "$READY_TIMEOUT" "the default ServiceAccount" "${kubectl[@]}" get serviceaccount default -n default \

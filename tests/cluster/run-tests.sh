@@ -28,7 +28,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 [[ -x "$PYTHON" ]] || { log "no Python at $PYTHON: run 'make venv' first (or set MLOPS_PYTHON)"; exit 1; }
-export PATH="$(dirname "$PYTHON"):$PATH"
+PATH="$(dirname "$PYTHON"):$PATH"
+export PATH
 export ANSIBLE_COLLECTIONS_PATH="${ANSIBLE_COLLECTIONS_PATH:-$ROOT/.cache/collections}"
 
 t0=$SECONDS
