@@ -4,6 +4,7 @@
 the ``validate`` stage prints them and fails the pipeline.
 """
 
+import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
@@ -53,7 +54,7 @@ SCHEMA = pa.DataFrameSchema(
 
 
 def _rows(cases, limit=5):
-    rows = sorted({int(i) for i in cases["index"] if i is not None and i == i})
+    rows = sorted({int(i) for i in cases["index"] if pd.notna(i)})
     shown = ", ".join(str(r) for r in rows[:limit])
     return f"{shown}, ..." if len(rows) > limit else shown
 
@@ -61,8 +62,6 @@ def _rows(cases, limit=5):
 def _describe(column, check, cases, frame):
     """One message for the failures of one check on one column."""
     count = len(cases)
-    if check == "column_in_dataframe":
-        return None  # reported per missing column below
     if check.startswith("dtype("):
         return f"column {column}: dtype is {frame[column].dtype}, expected {SCHEMA.columns[column].dtype}"
     if check == "not_nullable":
@@ -103,9 +102,7 @@ def problems(frame):
     for (column, check), group in column_level.groupby(["column", "check"], sort=False):
         if column in wrong_dtype and not str(check).startswith(("dtype(", "not_nullable")):
             continue
-        message = _describe(column, str(check), group, frame)
-        if message:
-            found.append(message)
+        found.append(_describe(column, str(check), group, frame))
     return sorted(found, key=_sort_key)
 
 

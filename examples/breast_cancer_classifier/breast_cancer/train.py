@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import mlflow
 import mlflow.sklearn
 import pandas as pd
+from mlflow.data.pandas_dataset import from_pandas
 from mlflow.models import infer_signature
 
 from breast_cancer import lineage, model, paths, schema
@@ -124,7 +125,7 @@ def log_run(params, fitted, train, test, scores):
         mlflow.log_figure(model.roc_figure(test[schema.TARGET], scores), "plots/roc_curve.png")
         mlflow.log_artifact(paths.PARAMS, "pipeline")
         for frame, source, context in ((train, paths.TRAIN_DATA, "training"), (test, paths.TEST_DATA, "test")):
-            dataset = mlflow.data.from_pandas(
+            dataset = from_pandas(
                 frame, source=source, targets=schema.TARGET, name=f"breast_cancer_{context}", digest=lineage.dvc_hash(source))
             mlflow.log_input(dataset, context=context)
         info = mlflow.sklearn.log_model(

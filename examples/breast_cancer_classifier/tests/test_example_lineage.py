@@ -2,6 +2,7 @@
 
 import subprocess
 
+import pytest
 import yaml
 
 from breast_cancer import lineage, set_params
@@ -59,7 +60,8 @@ def test_dvc_hash_reads_the_lock_and_checks_it(tmp_path):
     assert lineage.lock_md5(str(data), str(tmp_path / "absent.lock")) is None
 
 
-def test_lineage_cli(project_copy, capsys, monkeypatch):
+@pytest.mark.usefixtures("project_copy")
+def test_lineage_cli(capsys, monkeypatch):
     monkeypatch.setenv("GIT_COMMIT", "feedbeef")
     assert lineage.main() == 0
     printed = capsys.readouterr().out

@@ -8,13 +8,13 @@ from breast_cancer import model, prepare, schema
 from breast_cancer import params as params_mod
 
 
-@pytest.fixture(scope="module")
-def split_data(raw_frame):
+@pytest.fixture(name="split_data", scope="module")
+def _split_data(raw_frame):
     return prepare.split(raw_frame, seed=42, test_size=0.25)
 
 
-@pytest.fixture(scope="module")
-def params(project_dir):
+@pytest.fixture(name="params", scope="module")
+def _params(project_dir):
     return params_mod.load(str(project_dir / "params.yaml"))
 
 

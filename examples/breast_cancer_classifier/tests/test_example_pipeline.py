@@ -29,7 +29,7 @@ def _env(tracking_uri, experiment):
 
 
 def _dvc(work, env, *args, check=True):
-    result = subprocess.run([str(BIN / "dvc"), *args], cwd=work, env=env, capture_output=True, text=True, timeout=600, check=False)
+    result = subprocess.run([str(BIN / "dvc"), *args], cwd=work, env=env, capture_output=True, text=True, encoding="utf-8", timeout=600, check=False)
     if check and result.returncode != 0:
         pytest.fail(f"dvc {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
     return result
@@ -40,11 +40,15 @@ def _set(work, env, *assignments):
 
 
 def _json(path):
-    return json.loads(Path(path).read_text())
+    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory, mlflow_server, make_copy):
+@pytest.fixture(name="pipeline", scope="module")
+def _pipeline(tmp_path_factory, mlflow_server, make_copy):
+    return _first_repro(tmp_path_factory, mlflow_server, make_copy)
+
+
+def _first_repro(tmp_path_factory, mlflow_server, make_copy):
     """A work copy initialised like a playbook does, after one successful `dvc repro`."""
     root = tmp_path_factory.mktemp("pipeline")
     work = make_copy(root / "work")

@@ -18,7 +18,8 @@ def _run_stages():
     return {name: _digest(name) for name in (paths.TRAIN_DATA, paths.TEST_DATA, paths.HELDOUT)}
 
 
-def test_prepare_is_byte_for_byte_deterministic(project_copy):
+@pytest.mark.usefixtures("project_copy")
+def test_prepare_is_byte_for_byte_deterministic():
     first = _run_stages()
     for name in first:
         Path(name).unlink()

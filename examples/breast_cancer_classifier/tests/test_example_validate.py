@@ -93,7 +93,8 @@ def test_cli_writes_the_report(raw_frame, tmp_path):
     assert json.loads(report.read_text())["status"] == "passed"
 
 
-def test_materialize_stage_applies_the_param(project_copy):
+@pytest.mark.usefixtures("project_copy")
+def test_materialize_stage_applies_the_param():
     from breast_cancer import set_params  # pylint: disable=import-outside-toplevel
 
     set_params.set_params(["data.corruption=bad_label"])
