@@ -189,6 +189,7 @@ class MlflowClient(object):
         self.backoff_max = backoff_max
         self.timeout = timeout
         self.request_count = 0
+        self.has_credentials = bool(token or username)
         self._sleep = sleep
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if token:
@@ -283,8 +284,12 @@ class MlflowClient(object):
             text = re.sub(r"<[^>]+>", " ", text)
             detail = " ".join(text.split())[:300] or (exc.reason if hasattr(exc, "reason") else "")
         if status in (401, 403):
-            hint = ("the server requires authentication: set username/password or token"
-                    if status == 401 else "the credentials lack permission for this call")
+            if status == 403:
+                hint = "the credentials lack permission for this call"
+            elif self.has_credentials:
+                hint = "the server rejected the credentials"
+            else:
+                hint = "the server requires authentication: set username/password or token"
             error = MlflowAuthError("%s: HTTP %d, %s (%s)" % (where, status, detail, hint),
                                     error_code or ("UNAUTHENTICATED" if status == 401 else "PERMISSION_DENIED"),
                                     status)

@@ -11,9 +11,11 @@ import threading
 
 
 class FaultProxy:
-    def __init__(self, upstream_port, fail_first=0, fail_status=503, retry_after=None):
+    def __init__(self, upstream_port, fail_first=0, fail_status=503, retry_after=None, fail_methods=None):
         self.upstream_port = upstream_port
         self.fail_first = fail_first
+        self.fail_methods = fail_methods  # None: any method; else only these methods are failed (and counted)
+        self.failed = 0
         self.fail_status = fail_status
         self.retry_after = retry_after
         self.lock = threading.Lock()
@@ -30,7 +32,9 @@ class FaultProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 with proxy.lock:
-                    fail = len(proxy.requests) < proxy.fail_first
+                    eligible = proxy.fail_methods is None or self.command in proxy.fail_methods
+                    fail = eligible and proxy.failed < proxy.fail_first
+                    proxy.failed += 1 if fail else 0
                     proxy.requests.append((self.command, self.path, "proxy" if fail else "upstream"))
                 if fail:
                     payload = b'{"error_code": "TEMPORARILY_UNAVAILABLE", "message": "injected by the fault proxy"}'
@@ -71,6 +75,7 @@ class FaultProxy:
         with self.lock:
             self.requests = []
             self.fail_first = fail_first
+            self.failed = 0
 
     def __enter__(self):
         self.thread.start()
