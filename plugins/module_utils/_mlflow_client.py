@@ -113,8 +113,9 @@ def classify_error(status, error_code, message):
         return MlflowAuthError
     if error_code in _CODE_TO_ERROR:
         return _CODE_TO_ERROR[error_code]
-    if status == 404 and error_code:
-        return MlflowNotFoundError
+    if status == 404:
+        # With an MLflow error code it is a missing resource; without one, the URL is not MLflow's API at all.
+        return MlflowNotFoundError if error_code else MlflowError
     if status == 409:
         return MlflowAlreadyExistsError
     if status is not None and (status == 429 or status >= 500):
