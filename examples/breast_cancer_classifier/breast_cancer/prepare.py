@@ -47,8 +47,8 @@ def heldout_rows(train, test, count):
         margin = (distance[others].min(axis=1) - distance[label])[test[schema.TARGET] == label]
         if len(margin) < wanted:
             raise ValueError(f"the test split has {len(margin)} rows of label {label}, {wanted} wanted")
-        ranked = sorted(zip(margin.tolist(), range(len(margin)), margin.index), key=lambda item: (-item[0], item[1]))
-        picked.extend(index for _, _, index in ranked[:wanted])
+        # A stable sort keeps test-split order among equal margins.
+        picked.extend(margin.sort_values(ascending=False, kind="stable").index[:wanted])
     return test[test.index.isin(picked)]
 
 

@@ -28,11 +28,11 @@ _MEASUREMENTS = (
 )
 
 # Column order of scikit-learn's load_breast_cancer: all means, then all errors, then all worsts.
-BOUNDS = dict(
-    [(f"mean_{name}", mean) for name, mean, _, _ in _MEASUREMENTS]
-    + [(f"{name}_error", error) for name, _, error, _ in _MEASUREMENTS]
-    + [(f"worst_{name}", worst) for name, _, _, worst in _MEASUREMENTS]
-)
+BOUNDS = {
+    pattern.format(measurement[0]): measurement[position + 1]
+    for position, pattern in enumerate(("mean_{}", "{}_error", "worst_{}"))
+    for measurement in _MEASUREMENTS
+}
 FEATURES = list(BOUNDS)
 COLUMNS = FEATURES + [TARGET]
 
@@ -88,7 +88,7 @@ def problems(frame):
         return []
     found = []
     frame_level = cases[cases["schema_context"] == "DataFrameSchema"]
-    for _, case in frame_level.iterrows():
+    for case in frame_level.to_dict("records"):
         if case["check"] == "column_in_dataframe":
             found.append(f"missing column: {case['failure_case']}")
         elif case["check"] == "column_in_schema":

@@ -18,30 +18,35 @@ def _params(project_dir):
     return params_mod.load(str(project_dir / "params.yaml"))
 
 
-def _score(params, split_data):
-    train, test = split_data
-    fitted = model.build(params).fit(train[schema.FEATURES], train[schema.TARGET])
-    return model.metrics(test[schema.TARGET], model.positive_scores(fitted, test)), fitted
+def _fit(params, split_data):
+    train = split_data[0]
+    return model.build(params).fit(train[schema.FEATURES], train[schema.TARGET])
+
+
+def _metrics(fitted, split_data):
+    test = split_data[1]
+    return model.metrics(test[schema.TARGET], model.positive_scores(fitted, test))
 
 
 def test_same_inputs_same_metrics(params, split_data):
-    first, _ = _score(params, split_data)
-    second, _ = _score(params, split_data)
+    first = _metrics(_fit(params, split_data), split_data)
+    second = _metrics(_fit(params, split_data), split_data)
     assert first == second
     assert list(first) == list(model.METRIC_NAMES)
 
 
 def test_default_model_is_good(params, split_data):
-    metrics, _ = _score(params, split_data)
+    metrics = _metrics(_fit(params, split_data), split_data)
     assert metrics["accuracy"] >= 0.93
     assert metrics["roc_auc"] >= 0.98
 
 
 def test_degrade_switch_gives_a_worse_model_with_the_same_inputs(params, split_data):
-    good, _ = _score(params, split_data)
+    good = _metrics(_fit(params, split_data), split_data)
     worse_params = copy.deepcopy(params)
     worse_params["train"]["degrade"] = True
-    worse, fitted = _score(worse_params, split_data)
+    fitted = _fit(worse_params, split_data)
+    worse = _metrics(fitted, split_data)
     for name in ("accuracy", "roc_auc", "precision", "f1"):
         assert worse[name] < good[name] - 0.1, name
     assert worse["roc_auc"] < 0.7
@@ -53,15 +58,14 @@ def test_degrade_switch_gives_a_worse_model_with_the_same_inputs(params, split_d
 
 def test_heldout_rows_are_predicted_right_by_the_default_model(params, split_data):
     train, test = split_data
-    _, fitted = _score(params, split_data)
     rows = prepare.heldout_rows(train, test, params["split"]["heldout_rows"])
+    fitted = _fit(params, split_data)
     assert list(fitted.predict(rows[schema.FEATURES])) == list(rows[schema.TARGET])
 
 
 def test_plots_render(split_data, params):
-    _, test = split_data
-    _, fitted = _score(params, split_data)
-    scores = model.positive_scores(fitted, test)
+    test = split_data[1]
+    scores = model.positive_scores(_fit(params, split_data), test)
     for figure in (model.confusion_figure(test[schema.TARGET], scores), model.roc_figure(test[schema.TARGET], scores)):
         figure.canvas.draw()
         assert figure.canvas.get_width_height() == (450, 400)

@@ -29,7 +29,7 @@ def test_prepare_is_byte_for_byte_deterministic():
 def test_split_depends_on_the_seed_and_is_stratified(raw_frame):
     train_a, test_a = prepare.split(raw_frame, seed=42, test_size=0.25)
     train_b, test_b = prepare.split(raw_frame, seed=42, test_size=0.25)
-    _, test_c = prepare.split(raw_frame, seed=7, test_size=0.25)
+    test_c = prepare.split(raw_frame, seed=7, test_size=0.25)[1]
     assert train_a.equals(train_b) and test_a.equals(test_b)
     assert list(test_a.index) != list(test_c.index)
     assert len(test_a) == 143 and len(train_a) == 426
