@@ -31,7 +31,7 @@ options:
     type: str
   token:
     description:
-      - Bearer token sent as C(Authorization: Bearer <token>).
+      - Bearer token, sent in the C(Authorization) header.
       - If not set, the environment variable E(MLFLOW_TRACKING_TOKEN) is used. Never logged.
     type: str
   validate_certs:

@@ -13,10 +13,11 @@ short_description: Create, update, restore or delete an MLflow experiment
 version_added: 0.1.0
 description:
   - Makes an MLflow experiment present (created, or restored when it was deleted) with the given tags and
-    description, or absent (MLflow's soft delete: the experiment moves to the C(deleted) lifecycle stage).
+    description, or absent. Absent is MLflow's soft delete, which moves the experiment to the C(deleted)
+    lifecycle stage.
   - Reads first and writes only what differs, so a second run with the same options reports no change.
 author:
-  - mlops.platform contributors
+  - mlops.platform contributors (@mlops-platform)
 options:
   name:
     description: Name of the experiment.

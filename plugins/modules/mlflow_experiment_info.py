@@ -15,7 +15,7 @@ description:
   - Returns one experiment by name or id, or searches experiments with an MLflow filter string.
   - Never changes anything. When nothing matches, O(ignore:experiments) is an empty list.
 author:
-  - mlops.platform contributors
+  - mlops.platform contributors (@mlops-platform)
 options:
   name:
     description: Name of one experiment to read.

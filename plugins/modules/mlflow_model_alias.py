@@ -17,7 +17,7 @@ description:
     restore it on rollback.
   - The model and, for O(state=present), the version must exist; the version must be C(READY).
 author:
-  - mlops.platform contributors
+  - mlops.platform contributors (@mlops-platform)
 options:
   name:
     description: Name of the registered model.

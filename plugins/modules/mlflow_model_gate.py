@@ -22,7 +22,7 @@ description:
     candidate is judged on the thresholds alone.
   - Read-only; never reports a change.
 author:
-  - mlops.platform contributors
+  - mlops.platform contributors (@mlops-platform)
 options:
   name:
     description: Registered model of the candidate and the baseline.

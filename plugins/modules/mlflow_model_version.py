@@ -23,7 +23,7 @@ description:
     on the version).
   - The registered model must exist (create it with M(mlops.platform.mlflow_registered_model)).
 author:
-  - mlops.platform contributors
+  - mlops.platform contributors (@mlops-platform)
 options:
   name:
     description: Name of the registered model.

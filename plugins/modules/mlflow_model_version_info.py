@@ -18,7 +18,7 @@ description:
   - Never changes anything. An unset alias or a missing version gives an empty list; a registered model named in
     O(name) that does not exist is an error.
 author:
-  - mlops.platform contributors
+  - mlops.platform contributors (@mlops-platform)
 options:
   name:
     description: Name of the registered model. Required with O(version) or O(alias).

@@ -15,7 +15,7 @@ description:
   - Makes a registered model present with the given description and tags, or absent.
   - Deleting a registered model deletes all of its versions and aliases, as MLflow does.
 author:
-  - mlops.platform contributors
+  - mlops.platform contributors (@mlops-platform)
 options:
   name:
     description: Name of the registered model.

@@ -19,7 +19,7 @@ description:
   - Never changes anything. When nothing matches, O(ignore:runs) is an empty list. An experiment named in
     O(experiment_names) or O(experiment_ids) that does not exist is an error (it is the scope of the search).
 author:
-  - mlops.platform contributors
+  - mlops.platform contributors (@mlops-platform)
 options:
   run_id:
     description: Read this one run. Mutually exclusive with the search options.

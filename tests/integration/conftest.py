@@ -85,7 +85,7 @@ def run_playbook(playbook, extra_vars=None, check=False, diff=False, verbosity=0
         cmd.append("--diff")
     if verbosity:
         cmd.append("-" + "v" * verbosity)
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=ansible_env(env), timeout=600)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=ansible_env(env), timeout=600, check=False)
     return PlaybookResult(proc)
 
 

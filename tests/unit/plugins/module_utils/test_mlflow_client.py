@@ -173,7 +173,7 @@ def test_pagination_follows_tokens_and_hides_pages(scripted):
     server = scripted((200, {"runs": [{"id": 1}, {"id": 2}], "next_page_token": "t1"}, None),
                       (200, {"runs": [{"id": 3}], "next_page_token": "t2"}, None),
                       (200, {"runs": [{"id": 4}]}, None))
-    client, _ = client_for(server)
+    client = client_for(server)[0]
     runs = client.search_runs(["1"], filter_string="metrics.a > 0", order_by=["metrics.a DESC"])
     assert [r["id"] for r in runs] == [1, 2, 3, 4]
     bodies = [r["body"] for r in server.requests]
@@ -185,7 +185,7 @@ def test_pagination_follows_tokens_and_hides_pages(scripted):
 def test_pagination_with_a_limit_asks_only_for_what_is_missing(scripted):
     server = scripted((200, {"model_versions": [{"v": i} for i in range(3)], "next_page_token": "p"}, None),
                       (200, {"model_versions": [{"v": 3}, {"v": 4}], "next_page_token": "q"}, None))
-    client, _ = client_for(server)
+    client = client_for(server)[0]
     versions = client.search_model_versions("name='m'", limit=5)
     assert [v["v"] for v in versions] == [0, 1, 2, 3, 4]
     assert [r["method"] for r in server.requests] == ["GET", "GET"]
@@ -195,14 +195,14 @@ def test_pagination_with_a_limit_asks_only_for_what_is_missing(scripted):
 
 def test_top_one_is_one_request(scripted):
     server = scripted((200, {"runs": [{"id": 9}], "next_page_token": "more"}, None))
-    client, _ = client_for(server)
+    client = client_for(server)[0]
     assert client.search_runs(["1"], order_by=["metrics.auc DESC"], limit=1) == [{"id": 9}]
     assert client.request_count == 1
 
 
 def test_empty_search_returns_an_empty_list(scripted):
     server = scripted((200, {}, None))
-    client, _ = client_for(server)
+    client = client_for(server)[0]
     assert client.search_experiments() == []
 
 
@@ -228,7 +228,7 @@ def test_classify_error(status, code, message, cls):
 def test_missing_alias_reads_as_not_found(scripted):
     server = scripted((400, {"error_code": "INVALID_PARAMETER_VALUE",
                              "message": "Registered model alias champion not found."}, None))
-    client, _ = client_for(server)
+    client = client_for(server)[0]
     with pytest.raises(MlflowNotFoundError) as err:
         client.get_version_by_alias("m", "champion")
     assert str(err.value) == "INVALID_PARAMETER_VALUE: Registered model alias champion not found."
@@ -237,7 +237,7 @@ def test_missing_alias_reads_as_not_found(scripted):
 
 def test_unauthenticated_message_names_the_fix(scripted):
     server = scripted((401, b"You are not authenticated.", None))
-    client, _ = client_for(server)
+    client = client_for(server)[0]
     with pytest.raises(MlflowAuthError) as err:
         client.get_registered_model("m")
     assert str(err.value) == (
@@ -247,17 +247,17 @@ def test_unauthenticated_message_names_the_fix(scripted):
 
 def test_html_404_is_not_a_missing_resource(scripted):
     server = scripted((404, b"<html><body><h1>Not Found</h1></body></html>", None))
-    client, _ = client_for(server)
+    client = client_for(server)[0]
     with pytest.raises(MlflowError) as err:
         client.get_registered_model("m")
-    assert type(err.value) is MlflowError
+    assert err.type is MlflowError
     assert str(err.value) == ("GET %s/api/2.0/mlflow/registered-models/get answered HTTP 404 without an MLflow error "
                               "(Not Found): is tracking_uri the root URL of an MLflow tracking server?" % server.uri)
 
 
 def test_non_json_success_is_a_clear_error(scripted):
     server = scripted((200, b"<html>a login page</html>", None))
-    client, _ = client_for(server)
+    client = client_for(server)[0]
     with pytest.raises(MlflowServerError) as err:
         client.get_experiment("1")
     assert str(err.value) == ("GET %s/api/2.0/mlflow/experiments/get returned a response that is not JSON "
@@ -268,7 +268,7 @@ def test_non_json_success_is_a_clear_error(scripted):
 
 def test_bearer_token_header(scripted):
     server = scripted((200, {"experiment": {}}, None))
-    client, _ = client_for(server, token="tok-123")
+    client = client_for(server, token="tok-123")[0]
     client.get_experiment("1")
     assert server.requests[0]["headers"]["Authorization"] == "Bearer tok-123"
     assert server.requests[0]["headers"]["Content-Type"] == "application/json"
@@ -277,7 +277,7 @@ def test_bearer_token_header(scripted):
 def test_basic_auth_header(scripted):
     import base64
     server = scripted((200, {"experiment": {}}, None))
-    client, _ = client_for(server, username="alice", password="wonder")
+    client = client_for(server, username="alice", password="wonder")[0]
     client.get_experiment("1")
     assert server.requests[0]["headers"]["Authorization"] == "Basic " + base64.b64encode(b"alice:wonder").decode()
 
