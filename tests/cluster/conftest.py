@@ -10,12 +10,10 @@ OpenShift). Our CRD fixtures are then installed only for API groups the cluster 
 KWOK stand-ins are absent: status must come from the real operators.
 """
 
-import base64
 import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 
@@ -216,16 +214,3 @@ def service_account_token(cluster):
         return core.create_namespaced_service_account_token(name, namespace, request).status.token
 
     return make
-
-
-def jwt_claims(token):
-    """The (unverified) claims of a JWT, for assertions about what the server issued."""
-    payload = token.split(".")[1]
-    payload += "=" * (-len(payload) % 4)
-    return json.loads(base64.urlsafe_b64decode(payload))
-
-
-@pytest.fixture(scope="session")
-def scratch_dir():
-    with tempfile.TemporaryDirectory(prefix="mlops-cluster-tests.") as path:
-        yield path

@@ -60,6 +60,10 @@ def test_olm_subscription_installs_a_csv_that_succeeds(cluster, namespace, playb
     assert csv["status"]["phase"] == "Succeeded"
     assert csv["status"]["reason"] == "InstallSucceeded"
 
+    group = cluster.custom().get_namespaced_custom_object(
+        OLM, "v1", namespace, "operatorgroups", "mlops-serving")
+    assert group["status"]["namespaces"] == [namespace]
+
     plan = cluster.custom().get_namespaced_custom_object(
         OLM, "v1alpha1", namespace, "installplans", sub["installPlanRef"]["name"])
     assert plan["spec"]["approved"] is True
@@ -99,6 +103,7 @@ def test_olm_manual_approval_waits_for_the_install_plan(cluster, namespace, play
 
     sub = wait_until(installed, 30, "the Subscription to reach AtLatestKnown")
     assert sub["status"]["installedCSV"] == "seldon-operator.v1.18.2"
+
     def csv_succeeded():
         try:
             csv = custom.get_namespaced_custom_object(

@@ -62,6 +62,22 @@ def test_statefulset_with_volume_and_job_complete(cluster, namespace, playbook):
         volume = cluster.core().read_persistent_volume(claim.spec.volume_name)
         assert volume.metadata.annotations["mlops.platform/stand-in"]
         assert volume.spec.claim_ref.uid == claim.metadata.uid
+    if cluster.embedded:
+        # reclaimPolicy Delete: once the claim is gone, the stand-in deletes the volume
+        k8s_client.AppsV1Api(cluster.api).delete_namespaced_stateful_set("tracking-db", namespace)
+        cluster.core().delete_namespaced_persistent_volume_claim("data-tracking-db-0", namespace)
+
+        def volume_deleted():
+            try:
+                cluster.core().read_persistent_volume(claim.spec.volume_name)
+            except ApiException as exc:
+                if exc.status == 404:
+                    return True
+                raise
+            return False
+
+        wait_until(volume_deleted, 60, "PersistentVolume %s to be reclaimed" % claim.spec.volume_name)
+
     job = run["Apply a Job and wait for Complete"]["result"]
     assert job["status"]["succeeded"] == 1
     assert "Complete" in [c["type"] for c in job["status"]["conditions"] if c["status"] == "True"]
