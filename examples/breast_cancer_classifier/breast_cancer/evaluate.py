@@ -21,7 +21,6 @@ import os
 import sys
 
 import mlflow.pyfunc
-import mlflow.sklearn
 import pandas as pd
 
 from breast_cancer import model, paths, schema
@@ -52,8 +51,8 @@ def compare(measured, logged, tolerance=1e-6):
 
 def evaluate(model_dir, test, heldout, logged_metrics):
     """Return (metrics document, held-out predictions, ROC rows, confusion rows)."""
-    sk_model = mlflow.sklearn.load_model(model_dir)
     serving = mlflow.pyfunc.load_model(model_dir)
+    sk_model = serving.get_raw_model()  # the same estimator, for its probabilities
     scores = model.positive_scores(sk_model, test)
     measured = model.metrics(test[schema.TARGET], scores)
     compare(measured, logged_metrics)
