@@ -16,7 +16,7 @@ COLL_LINK := $(COLL_ROOT)/ansible_collections/mlops/platform
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT):$(VENV)/lib/ansible-collections
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: help venv collection lint sanity unit integration cluster-test cluster-up cluster-down test bench run stop clean
+.PHONY: help venv collection lint sanity unit integration molecule cluster-test cluster-up cluster-down test bench run stop clean
 
 help:
 	@echo "make run    - bring up the local MLOps platform and run one model rollout"
@@ -45,3 +45,25 @@ cluster-down:
 
 cluster-test: collection
 	tests/cluster/run-tests.sh
+
+# ---- test tiers (README: `make test` runs them all, in this order) ----
+lint: collection
+	ansible-lint --offline
+
+sanity: collection
+	tests/sanity/run.sh
+
+unit: collection
+	PYTHONPATH=$(COLL_ROOT) $(PY) -m pytest -q -p no:cacheprovider tests/unit
+
+integration: collection
+	$(PY) -m pytest -q -p no:cacheprovider tests/integration
+
+test: lint sanity unit integration cluster-test
+	@echo "make test: all tiers passed"
+
+bench: collection
+	$(PY) tests/bench/bench_run_info.py
+
+clean:
+	rm -rf $(CACHE) tests/output
