@@ -396,6 +396,7 @@ do_up() {
   mkdir -p "$run/logs" "$run/pids" "$run/etcd"
   chmod 700 "$run/etcd"
   UP_RUN="$run"
+  trap 'fail_up "$run" "interrupted"' INT TERM
 
   make_pki "$run/pki"
   write_kubeconfig "$run/kubeconfig" "$run/pki" admin mlops-admin
@@ -437,7 +438,7 @@ do_up() {
     --profiling=false
   wait_for "$READY_TIMEOUT" "kube-apiserver /readyz" api_ready "$run" \
     || fail_up "$run" "kube-apiserver did not become ready"
-  log "kube-apiserver ready after $((SECONDS - t0))s"
+  log "kube-apiserver /readyz ok $((SECONDS - t0))s after start (certificates and etcd included)"
 
   start "$run" kube-controller-manager "$bin/kube-controller-manager" \
     --kubeconfig="$run/controller-manager.kubeconfig" \
@@ -485,6 +486,7 @@ do_up() {
     || fail_up "$run" "kube-controller-manager did not create the default ServiceAccount"
   is_running || fail_up "$run" "a component exited during start-up"
 
+  trap - INT TERM
   log "control plane up in $((SECONDS - t0))s (Kubernetes $K8S_VERSION, etcd $ETCD_VERSION, kwok $KWOK_VERSION); run dir $run"
   printf 'KUBECONFIG=%s\n' "$run/kubeconfig"
 }
