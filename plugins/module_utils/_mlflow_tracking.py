@@ -182,19 +182,28 @@ def experiment_info(module):
 
 
 def resolve_experiment_ids(client, names, ids):
-    """Experiment ids for the given names and ids; a missing one is an error (it is the search scope)."""
+    """Experiment ids for the given names (one lookup each) and ids (taken as given; see check_experiment_ids)."""
     resolved = []
     for name in names or []:
         try:
             resolved.append(client.get_experiment_by_name(name)["experiment_id"])
         except MlflowNotFoundError:
             raise MlflowNotFoundError("Experiment %r does not exist" % name, "RESOURCE_DOES_NOT_EXIST", 404)
-    for experiment_id in ids or []:
-        if find_experiment(client, experiment_id=str(experiment_id)) is None:
-            raise MlflowNotFoundError("Experiment with id %r does not exist" % str(experiment_id),
-                                      "RESOURCE_DOES_NOT_EXIST", 404)
-        resolved.append(str(experiment_id))
+    resolved.extend(str(i) for i in ids or [])
     return list(dict.fromkeys(resolved))
+
+
+def check_experiment_ids(client, ids, runs):
+    """A missing experiment is an error (it is the search scope), but MLflow's search just returns nothing for it.
+
+    Only ids that no returned run belongs to can be missing, so only those are looked up: a search that
+    found runs in every experiment costs no extra request.
+    """
+    seen = set(r.get("info", {}).get("experiment_id") for r in runs)
+    for experiment_id in ids:
+        if experiment_id not in seen and find_experiment(client, experiment_id=experiment_id) is None:
+            raise MlflowNotFoundError("Experiment with id %r does not exist" % experiment_id,
+                                      "RESOURCE_DOES_NOT_EXIST", 404)
 
 
 def normalize_run(run):
@@ -239,6 +248,10 @@ def run_info(module):
             runs = client.search_runs(experiment_ids, p["filter"], p["order_by"], p["run_view_type"], p["max_results"])
         except MlflowError as exc:
             raise failed_to("search runs in experiments %s" % ", ".join(experiment_ids), exc)
+        try:
+            check_experiment_ids(client, [str(i) for i in p["experiment_ids"] or []], runs)
+        except MlflowError as exc:
+            raise failed_to("resolve experiments", exc)
     result = [normalize_run(r) for r in runs]
     for run in result:
         if p["metric_history"]:

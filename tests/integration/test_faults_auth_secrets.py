@@ -110,9 +110,8 @@ def test_client_errors_are_not_retried(mlflow_server, tmp_path):
         result = run_playbook(playbook, {"uri": proxy.uri}, tmp_path=tmp_path)
         result.check(2)
         assert "INVALID_PARAMETER_VALUE: Invalid clause(s) in filter string" in result.stdout
-        # experiments/get for the scope check, then exactly one search
-        assert [r[1].split("?")[0] for r in proxy.requests] == [
-            "/api/2.0/mlflow/experiments/get", "/api/2.0/mlflow/runs/search"]
+        # exactly one search, not retried
+        assert [r[1].split("?")[0] for r in proxy.requests] == ["/api/2.0/mlflow/runs/search"]
 
 
 # ---------------------------------------------------------------- basic auth
