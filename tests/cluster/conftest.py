@@ -12,6 +12,7 @@ KWOK stand-ins are absent: status must come from the real operators.
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -31,8 +32,18 @@ PLAYBOOKS = os.path.join(HERE, "playbooks")
 INVENTORY = os.path.join(HERE, "inventory.yml")
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 
-# The release controlplane.sh builds; /version must report exactly this.
-PINNED_K8S_VERSION = "v1.36.3"
+
+def _pinned_version():
+    """The release controlplane.sh builds (its K8S_VERSION line); /version must report it."""
+    with open(CONTROLPLANE) as handle:
+        for line in handle:
+            match = re.match(r'^K8S_VERSION="(v[0-9.]+)"', line)
+            if match:
+                return match.group(1)
+    raise AssertionError("no K8S_VERSION in " + CONTROLPLANE)
+
+
+PINNED_K8S_VERSION = _pinned_version()
 
 
 class Cluster:
@@ -73,11 +84,20 @@ def _install_missing_fixtures(cluster):
     ext = k8s_client.ApiextensionsV1Api(cluster.api)
     apis = k8s_client.ApisApi(cluster.api)
     served = {g.name for g in apis.get_api_versions().groups}
+    created = []
     for name in sorted(os.listdir(CRD_DIR)):
         with open(os.path.join(CRD_DIR, name)) as handle:
             for doc in yaml.safe_load_all(handle):
                 if doc and doc["spec"]["group"] not in served:
                     ext.create_custom_resource_definition(doc)
+                    created.append(doc["metadata"]["name"])
+
+    def established(crd_name):
+        conditions = ext.read_custom_resource_definition(crd_name).status.conditions or []
+        return any(c.type == "Established" and c.status == "True" for c in conditions)
+
+    for crd_name in created:
+        wait_until(lambda: established(crd_name), 60, "CRD %s to be established" % crd_name)
 
 
 @pytest.fixture(scope="session")

@@ -566,5 +566,5 @@ main() {
   esac
 }
 
-main "$@"
-exit $?
+# one line: bash has parsed it all before running, so editing this file mid-run is harmless
+main "$@"; exit $?
