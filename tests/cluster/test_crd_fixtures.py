@@ -1,0 +1,291 @@
+"""Every CRD fixture is served, and accepts the kind of object our roles write.
+
+Each example below is created as a server dry run with strict field validation, so a field the
+fixture does not declare fails the test instead of being pruned silently.
+"""
+
+import os
+
+import pytest
+import yaml
+from kubernetes import client as k8s_client
+
+EXAMPLES = yaml.safe_load_all("""
+apiVersion: route.openshift.io/v1
+kind: Route
+metadata: {name: mlflow}
+spec:
+  host: mlflow.apps.example.com
+  path: /
+  to: {kind: Service, name: mlflow, weight: 100}
+  port: {targetPort: 5000}
+  tls: {termination: edge, insecureEdgeTerminationPolicy: Redirect}
+  wildcardPolicy: None
+---
+apiVersion: project.openshift.io/v1
+kind: Project
+metadata: {name: mlops-fixture-example}
+---
+apiVersion: operators.coreos.com/v1
+kind: OperatorGroup
+metadata: {name: mlops}
+spec:
+  targetNamespaces: [mlops]
+  upgradeStrategy: {name: Default}
+---
+apiVersion: operators.coreos.com/v1alpha1
+kind: Subscription
+metadata: {name: grafana-operator}
+spec:
+  name: grafana-operator
+  channel: v5
+  source: community-operators
+  sourceNamespace: openshift-marketplace
+  installPlanApproval: Automatic
+  config:
+    env: [{name: WATCH_NAMESPACE, value: mlops}]
+    resources: {requests: {cpu: 100m, memory: 128Mi}}
+---
+apiVersion: operators.coreos.com/v1alpha1
+kind: ClusterServiceVersion
+metadata: {name: example.v1.0.0}
+spec:
+  displayName: Example
+  version: 1.0.0
+  installModes: [{type: OwnNamespace, supported: true}]
+  install:
+    strategy: deployment
+    spec:
+      deployments: [{name: example-operator, spec: {replicas: 1}}]
+---
+apiVersion: operators.coreos.com/v1alpha1
+kind: InstallPlan
+metadata: {name: install-abcde}
+spec:
+  approval: Manual
+  approved: false
+  clusterServiceVersionNames: [example.v1.0.0]
+---
+apiVersion: tekton.dev/v1
+kind: Task
+metadata: {name: train}
+spec:
+  params: [{name: model-name, type: string, default: iris}]
+  workspaces: [{name: source}]
+  results: [{name: run-id, description: MLflow run id}]
+  steps:
+    - name: train
+      image: registry.invalid/mlops/trainer:1.0
+      workingDir: $(workspaces.source.path)
+      script: |
+        python -m train --model "$(params.model-name)"
+      env: [{name: MLFLOW_TRACKING_URI, value: http://mlflow:5000}]
+---
+apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata: {name: rollout}
+spec:
+  params: [{name: model-name, type: string}]
+  workspaces: [{name: source}]
+  tasks:
+    - name: train
+      taskRef: {name: train, kind: Task}
+      params: [{name: model-name, value: $(params.model-name)}]
+      workspaces: [{name: source, workspace: source}]
+    - name: deploy
+      runAfter: [train]
+      taskRef: {name: deploy}
+      when: [{input: $(tasks.train.results.run-id), operator: notin, values: [""]}]
+  finally:
+    - name: report
+      taskRef: {name: report}
+---
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: rollout-run}
+spec:
+  pipelineRef: {name: rollout}
+  params: [{name: model-name, value: iris}]
+  timeouts: {pipeline: 1h0m0s}
+  taskRunTemplate: {serviceAccountName: pipeline}
+  workspaces:
+    - name: source
+      volumeClaimTemplate:
+        spec:
+          accessModes: [ReadWriteOnce]
+          resources: {requests: {storage: 1Gi}}
+---
+apiVersion: triggers.tekton.dev/v1beta1
+kind: TriggerTemplate
+metadata: {name: rollout}
+spec:
+  params: [{name: model-name, default: iris}]
+  resourcetemplates:
+    - apiVersion: tekton.dev/v1
+      kind: PipelineRun
+      metadata: {generateName: rollout-}
+      spec:
+        pipelineRef: {name: rollout}
+        params: [{name: model-name, value: $(tt.params.model-name)}]
+---
+apiVersion: triggers.tekton.dev/v1beta1
+kind: TriggerBinding
+metadata: {name: model-registered}
+spec:
+  params: [{name: model-name, value: $(body.model.name)}]
+---
+apiVersion: triggers.tekton.dev/v1beta1
+kind: EventListener
+metadata: {name: mlflow-webhook}
+spec:
+  serviceAccountName: pipeline
+  triggers:
+    - name: model-registered
+      bindings: [{ref: model-registered}]
+      template: {ref: rollout}
+  resources:
+    kubernetesResource: {serviceType: ClusterIP}
+---
+apiVersion: machinelearning.seldon.io/v1
+kind: SeldonDeployment
+metadata: {name: iris-canary}
+spec:
+  protocol: v2
+  annotations: {seldon.io/no-engine: "true"}
+  predictors:
+    - name: canary
+      replicas: 1
+      traffic: 10
+      labels: {mlops.platform/role: canary}
+      componentSpecs:
+        - spec:
+            containers: [{name: classifier, resources: {requests: {cpu: 100m}}}]
+      graph:
+        name: classifier
+        type: MODEL
+        implementation: MLFLOW_SERVER
+        modelUri: s3://models/iris/2
+        envSecretRefName: model-storage
+        parameters: [{name: method, value: predict, type: STRING}]
+---
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: iris}
+spec:
+  selector: {matchLabels: {app.kubernetes.io/name: iris}}
+  namespaceSelector: {matchNames: [mlops-serving]}
+  endpoints:
+    - port: http
+      path: /metrics
+      interval: 15s
+      scrapeTimeout: 10s
+      relabelings: [{sourceLabels: [__meta_kubernetes_pod_name], targetLabel: pod}]
+---
+apiVersion: monitoring.coreos.com/v1
+kind: PodMonitor
+metadata: {name: mlflow}
+spec:
+  selector: {matchExpressions: [{key: app, operator: In, values: [mlflow]}]}
+  podMetricsEndpoints: [{port: metrics, interval: 30s}]
+---
+apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata: {name: serving}
+spec:
+  groups:
+    - name: serving
+      interval: 30s
+      rules:
+        - record: model:request_latency_seconds:p99
+          expr: histogram_quantile(0.99, sum by (le, model) (rate(model_request_duration_seconds_bucket[5m])))
+        - alert: ModelErrorRateHigh
+          expr: sum(rate(model_errors_total[5m])) / sum(rate(model_requests_total[5m])) > 0.05
+          for: 5m
+          labels: {severity: warning}
+          annotations: {summary: Canary error rate above 5 %}
+---
+apiVersion: grafana.integreatly.org/v1beta1
+kind: Grafana
+metadata: {name: grafana, labels: {dashboards: mlops}}
+spec:
+  version: 11.3.0
+  config:
+    auth: {disable_login_form: "false"}
+    security: {admin_user: admin}
+  route: {spec: {tls: {termination: edge}}}
+---
+apiVersion: grafana.integreatly.org/v1beta1
+kind: GrafanaDatasource
+metadata: {name: prometheus}
+spec:
+  instanceSelector: {matchLabels: {dashboards: mlops}}
+  datasource:
+    name: Prometheus
+    type: prometheus
+    access: proxy
+    url: https://thanos-querier.openshift-monitoring.svc:9091
+    isDefault: true
+    jsonData: {tlsSkipVerify: true, httpHeaderName1: Authorization}
+    secureJsonData: {httpHeaderValue1: "Bearer ${TOKEN}"}
+  valuesFrom:
+    - targetPath: secureJsonData.httpHeaderValue1
+      valueFrom: {secretKeyRef: {name: grafana-token, key: token}}
+---
+apiVersion: grafana.integreatly.org/v1beta1
+kind: GrafanaDashboard
+metadata: {name: model-serving}
+spec:
+  instanceSelector: {matchLabels: {dashboards: mlops}}
+  folder: MLOps
+  resyncPeriod: 10m
+  configMapRef: {name: dashboards, key: model-serving.json}
+  datasources: [{inputName: DS_PROMETHEUS, datasourceName: Prometheus}]
+""")
+EXAMPLES = [doc for doc in EXAMPLES if doc]
+
+
+def _plural_and_scope(cluster, doc):
+    group, version = doc["apiVersion"].split("/")
+    ext = k8s_client.ApiextensionsV1Api(cluster.api)
+    for crd in ext.list_custom_resource_definition().items:
+        if crd.spec.group == group and crd.spec.names.kind == doc["kind"]:
+            assert version in [v.name for v in crd.spec.versions if v.served]
+            return group, version, crd.spec.names.plural, crd.spec.scope
+    raise AssertionError("no CRD serves %s %s" % (doc["apiVersion"], doc["kind"]))
+
+
+def test_every_fixture_kind_has_an_example():
+    crd_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "crds")
+    kinds = set()
+    for name in os.listdir(crd_dir):
+        with open(os.path.join(crd_dir, name)) as handle:
+            kinds |= {d["spec"]["names"]["kind"] for d in yaml.safe_load_all(handle) if d}
+    assert kinds == {d["kind"] for d in EXAMPLES}
+
+
+def _contains(actual, expected, path="$"):
+    """Every field of expected is in actual with the same value (defaults may add fields)."""
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict), path
+        for key, value in expected.items():
+            assert key in actual, "%s.%s was dropped" % (path, key)
+            _contains(actual[key], value, "%s.%s" % (path, key))
+    elif isinstance(expected, list):
+        assert isinstance(actual, list) and len(actual) == len(expected), path
+        for index, (got, want) in enumerate(zip(actual, expected)):
+            _contains(got, want, "%s[%d]" % (path, index))
+    else:
+        assert actual == expected, "%s: %r != %r" % (path, actual, expected)
+
+
+@pytest.mark.parametrize("doc", EXAMPLES, ids=[d["kind"] for d in EXAMPLES])
+def test_fixture_accepts_a_role_style_object(cluster, namespace, doc):
+    group, version, plural, scope = _plural_and_scope(cluster, doc)
+    custom = cluster.custom()
+    if scope == "Cluster":
+        created = custom.create_cluster_custom_object(
+            group, version, plural, doc, dry_run="All", field_validation="Strict")
+    else:
+        created = custom.create_namespaced_custom_object(
+            group, version, namespace, plural, doc, dry_run="All", field_validation="Strict")
+    _contains(created, doc)
