@@ -16,7 +16,7 @@ COLL_LINK := $(COLL_ROOT)/ansible_collections/mlops/platform
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT):$(VENV)/lib/ansible-collections
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: help venv collection lint sanity unit integration molecule cluster-test cluster-up cluster-down test bench run stop clean
+.PHONY: help venv collection lint sanity unit integration examples-test molecule-local rollout-test cluster-test cluster-up cluster-down test bench run stop clean
 
 help:
 	@echo "make run    - bring up the local MLOps platform and run one model rollout"
@@ -59,11 +59,28 @@ unit: collection
 integration: collection
 	$(PY) -m pytest -q -p no:cacheprovider tests/integration
 
-test: lint sanity unit integration cluster-test
+examples-test: collection
+	cd examples/breast_cancer_classifier && $(PY) -m pytest -q -p no:cacheprovider tests
+
+molecule-local: collection
+	molecule test -s local
+
+rollout-test: collection
+	$(PY) -m pytest -q -p no:cacheprovider tests/rollout
+
+test: lint sanity unit integration examples-test molecule-local rollout-test cluster-test
 	@echo "make test: all tiers passed"
+
+# ---- the main job on the local target ----
+run: collection
+	ansible-playbook -i inventories/local playbooks/site.yml
+
+stop: collection
+	ansible-playbook -i inventories/local playbooks/platform_stop.yml
 
 bench: collection
 	$(PY) tests/bench/bench_run_info.py
+	$(PY) tests/bench/bench_rollout.py
 
 clean:
 	rm -rf $(CACHE) tests/output
