@@ -99,7 +99,7 @@ def main():
         plat.play("platform.yml").check(0)
         plat.play("rollout.yml").check(0)  # a first champion, and warm caches
         first = plat.alias("champion")
-        t_rollout, _ = timed(lambda: plat.play("rollout.yml", model_rollout_params={"model": {"seed": 101}}).check(0))
+        t_rollout, _ignored = timed(lambda: plat.play("rollout.yml", model_rollout_params={"model": {"seed": 101}}).check(0))
         promoted = plat.alias("champion")
         t_hand, hand_version = timed(lambda: by_hand(plat, 202))
         # put the rollout's champion back in charge (by hand, as the script bypassed the rollout's records)
@@ -110,7 +110,7 @@ def main():
         watcher = threading.Thread(target=lambda: answered.setdefault("at", wait_ready(plat, first, 300)))
         start = time.time()
         watcher.start()  # polls the previous champion's readiness while rollback.yml runs
-        t_rb, _ = timed(lambda: plat.play("rollback.yml").check(0))
+        t_rb, _ignored = timed(lambda: plat.play("rollback.yml").check(0))
         watcher.join()
         print("")
         print("rollout of a retrained model (one process run)")

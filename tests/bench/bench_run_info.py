@@ -93,7 +93,7 @@ def fill(db_uri, experiment_name, count):
 def playbook(path, task, tasks):
     with open(path, "w") as handle:
         handle.write("---\n- name: Bench\n  hosts: localhost\n  gather_facts: false\n  tasks:\n")
-        for _ in range(tasks):
+        for _unused in range(tasks):
             handle.write(task)
         handle.write("""
     - name: The answer is the best run
@@ -139,7 +139,7 @@ def main():
             many = playbook(os.path.join(work, "%s-%d.yml" % (name, args.tasks + 1)), task, args.tasks + 1)
             run_playbook(one, extra)  # warm caches (module compilation, server)
             marginals = []
-            for _ in range(args.repeat):
+            for _unused in range(args.repeat):
                 t_one = run_playbook(one, extra)
                 t_many = run_playbook(many, extra)
                 marginals.append((t_many - t_one) / args.tasks)
@@ -157,7 +157,7 @@ def main():
         assert found[0].info.run_id == best
         sdk_requests = proxy.count()
         timings = []
-        for _ in range(args.tasks):
+        for _unused in range(args.tasks):
             start = time.perf_counter()
             client.search_runs([experiment_id], order_by=["metrics.score DESC"], max_results=1)
             timings.append(time.perf_counter() - start)
@@ -166,7 +166,7 @@ def main():
                 "r = MlflowClient(tracking_uri=sys.argv[1]).search_runs([sys.argv[2]], "
                 "order_by=['metrics.score DESC'], max_results=1); assert r[0].info.run_id == sys.argv[3]")
         fresh = []
-        for _ in range(args.repeat):
+        for _unused in range(args.repeat):
             start = time.perf_counter()
             subprocess.run([sys.executable, "-c", code, proxy.uri, experiment_id, best], check=True)
             fresh.append(time.perf_counter() - start)

@@ -76,7 +76,7 @@ class Cluster:
 
 
 def _controlplane(*args, timeout=3600):
-    return subprocess.run([CONTROLPLANE, *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([CONTROLPLANE, *args], capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def _install_missing_fixtures(cluster):
@@ -215,7 +215,7 @@ def playbook(cluster, tmp_path):
                 run_env.pop(key, None)
             else:
                 run_env[key] = value
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, timeout=600)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, timeout=600, check=False)
         return PlaybookRun(proc)
 
     return run

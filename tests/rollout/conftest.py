@@ -81,9 +81,9 @@ class Platform:
     def play(self, playbook, **extra):
         cmd = [ANSIBLE_PLAYBOOK, "-i", INVENTORY, os.path.join(PLAYBOOKS, playbook), "-e", "@" + self.vars_file]
         if extra:
-            path = tempfile.mktemp(suffix=".json", dir=self.root)
-            with open(path, "w") as handle:
-                json.dump(extra, handle)
+            handle, path = tempfile.mkstemp(suffix=".json", dir=self.root)
+            with os.fdopen(handle, "w") as out:
+                json.dump(extra, out)
             cmd += ["-e", "@" + path]
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"),
                    ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_STDOUT_CALLBACK="default",

@@ -42,7 +42,7 @@ def test_port_listens_on_loopback_only(host, platform, name):
     for spec in host.socket.get_listening_sockets():
         if not spec.startswith("tcp://"):
             continue
-        address, _, listen_port = spec[len("tcp://"):].rpartition(":")
+        address, _ignored, listen_port = spec[len("tcp://"):].rpartition(":")
         if listen_port == str(port):
             listeners.append(address.strip("[]"))
     assert listeners, "nothing listens on port %d (%s)" % (port, name)
@@ -73,7 +73,7 @@ def test_mlserver_exposes_metrics(platform, http):
 
 
 def test_prometheus_ready(platform, http):
-    status, _ = http.get(platform.prometheus_url + "/-/ready")
+    status, _ignored = http.get(platform.prometheus_url + "/-/ready")
     assert status == 200
 
 

@@ -17,7 +17,7 @@ def test_champion_points_at_the_first_version(platform, http):
 
 
 def test_mlserver_serves_the_champion_version(platform, http):
-    status, _ = http.get("%s/v2/models/%s/versions/1/ready" % (platform.seldon_url, MODEL))
+    status, _ignored = http.get("%s/v2/models/%s/versions/1/ready" % (platform.seldon_url, MODEL))
     assert status == 200
     with open(os.path.join(platform.root, "seldon", "models", MODEL, "model-settings.json")) as handle:
         assert json.load(handle)["parameters"] == {"uri": "models:/%s/1" % MODEL, "version": "1"}

@@ -104,7 +104,7 @@ def test_backoff_grows_exponentially_with_equal_jitter():
 def test_backoff_jitter_stays_in_its_band():
     for attempt in range(8):
         ceiling = min(10.0, 0.5 * 2 ** attempt)
-        for _ in range(50):
+        for _unused in range(50):
             assert ceiling / 2 <= backoff_delay(attempt, 0.5, 10) <= ceiling
 
 
