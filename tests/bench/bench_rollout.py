@@ -52,7 +52,7 @@ def by_hand(plat, seed):
     with open(os.path.join(work, "outputs", "run.json")) as handle:
         run = json.load(handle)
     client = plat.client()
-    version = client.create_model_version(MODEL, run["logged_model_uri"], run_id=run["run_id"]).version
+    version = client.create_model_version(MODEL, run["logged_model_uri"], run_id=run["run_id"], model_id=run["model_id"]).version
     client.set_registered_model_alias(MODEL, "champion", version)
     settings_path = os.path.join(plat.vars["mlops_local_root"], "seldon", "models", MODEL, "model-settings.json")
     with open(settings_path) as handle:
