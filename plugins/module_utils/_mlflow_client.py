@@ -269,7 +269,7 @@ class MlflowClient(object):
         status = exc.code
         try:
             raw = exc.read()
-        except Exception:  # pylint: disable=broad-except  # a broken error body must not hide the status
+        except (OSError, HTTPException, ValueError):  # a broken error body must not hide the status
             raw = b""
         error_code = None
         detail = None
