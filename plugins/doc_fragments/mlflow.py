@@ -78,3 +78,26 @@ attributes:
     membership:
       - mlops.platform.mlflow
 """
+
+    # Support of the standard attributes (ansible.builtin.action_common_attributes) by a module that changes state.
+    CHANGES_STATE = r"""
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: all
+"""
+
+    # ... and by a read-only module.
+    READ_ONLY = r"""
+attributes:
+  check_mode:
+    support: full
+    details: Read-only; runs the same in check mode.
+  diff_mode:
+    support: none
+  platform:
+    platforms: all
+"""

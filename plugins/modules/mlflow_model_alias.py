@@ -40,13 +40,7 @@ extends_documentation_fragment:
   - mlops.platform.mlflow
   - mlops.platform.mlflow.action_group
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: all
+  - mlops.platform.mlflow.changes_state
 seealso:
   - module: mlops.platform.mlflow_model_version_info
 """

@@ -100,14 +100,7 @@ extends_documentation_fragment:
   - mlops.platform.mlflow
   - mlops.platform.mlflow.action_group
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-    details: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
+  - mlops.platform.mlflow.read_only
 seealso:
   - module: mlops.platform.mlflow_run_info
   - module: mlops.platform.mlflow_model_alias
