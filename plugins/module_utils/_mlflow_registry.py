@@ -114,6 +114,25 @@ def version_for_alias(client, name, alias):
 
 # ---------------------------------------------------------------- registered models
 
+def plan_update(before, current, params):
+    """What to write to bring an existing model or version's tags and description in line.
+
+    Returns (tags to set, tag keys to delete, new description or None, the diff's "after" view).
+    """
+    to_set, to_delete = plan_tags(current["tags"], params["tags"], params["purge_tags"])
+    new_description = None
+    if params["description"] is not None and params["description"] != current["description"]:
+        new_description = params["description"]
+    after_tags = dict(current["tags"])
+    after_tags.update(to_set)
+    for key in to_delete:
+        after_tags.pop(key, None)
+    after = dict(before, tags=after_tags)
+    if new_description is not None:
+        after["description"] = new_description
+    return to_set, to_delete, new_description, after
+
+
 def _model_view(model):
     if model is None:
         return {"state": "absent"}
@@ -151,17 +170,8 @@ def ensure_registered_model(module):
             raise failed_to("create registered model %r" % name, exc)
         return {"changed": True, "registered_model": current, "diff": {"before": before, "after": _model_view(current)}}
 
-    to_set, to_delete = plan_tags(current["tags"], p["tags"], p["purge_tags"])
-    new_description = p["description"] if p["description"] is not None and p["description"] != current["description"] \
-        else None
+    to_set, to_delete, new_description, after = plan_update(before, current, p)
     changed = bool(to_set or to_delete or new_description is not None)
-    after_tags = dict(current["tags"])
-    after_tags.update(to_set)
-    for key in to_delete:
-        after_tags.pop(key, None)
-    after = dict(before, tags=after_tags)
-    if new_description is not None:
-        after["description"] = new_description
     if changed and not module.check_mode:
         try:
             if new_description is not None:
@@ -322,17 +332,8 @@ def ensure_model_version(module):
 
     if current["status"] != READY and p["wait"]:
         wait_until_ready(client, raw, p["wait_timeout"])
-    to_set, to_delete = plan_tags(current["tags"], p["tags"], p["purge_tags"])
-    new_description = p["description"] if p["description"] is not None and p["description"] != current["description"] \
-        else None
+    to_set, to_delete, new_description, after = plan_update(before, current, p)
     changed = bool(to_set or to_delete or new_description is not None)
-    after_tags = dict(current["tags"])
-    after_tags.update(to_set)
-    for key in to_delete:
-        after_tags.pop(key, None)
-    after = dict(before, tags=after_tags)
-    if new_description is not None:
-        after["description"] = new_description
     if changed and not module.check_mode:
         version = current["version"]
         try:
