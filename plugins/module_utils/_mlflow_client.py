@@ -4,35 +4,36 @@
 """The one MLflow REST client of mlops.platform.
 
 Private to the collection (leading underscore): modules and plugins import it,
-users do not. It speaks MLflow's REST API (``/api/2.0/mlflow``) through
-``ansible.module_utils.urls`` so that a module needs nothing but ansible-core
-on the managed node. It owns:
+users do not. It speaks MLflow's REST API (``/api/2.0/mlflow``) through the
+collection's one HTTP layer (``_http_client.ApiClient``: connection, auth, TLS,
+retries, typed errors), so that a module needs nothing but ansible-core on the
+managed node. On top of that layer it owns:
 
-* the connection: tracking URI, basic or bearer auth, TLS options, timeout;
-* retries: jittered exponential backoff on connection errors, HTTP 429 and 5xx
-  only, honouring ``Retry-After``;
 * pagination: callers get whole lists, never pages;
-* error mapping: MLflow error codes and HTTP statuses become typed exceptions
-  whose messages never contain credentials.
+* MLflow's error codes mapped to the typed exceptions (a missing alias is "not
+  found", a 404 without an MLflow code means the URL is not an MLflow server);
+* the artifact proxy (``mlflow-artifacts:/``): listing and downloading files.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-import random
 import re
-import socket
-import ssl
-import time
 
-from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.six.moves.urllib.parse import urlencode, urlsplit, urlunsplit
-from ansible.module_utils.six.moves.http_client import HTTPException
-from ansible.module_utils.urls import Request
+from ansible_collections.mlops.platform.plugins.module_utils._http_client import (
+    ApiAlreadyExistsError,
+    ApiAuthError,
+    ApiClient,
+    ApiConnectionError,
+    ApiError,
+    ApiInvalidParameterError,
+    ApiNotFoundError,
+    ApiServerError,
+    classify_status,
+)
 
-API_PREFIX = "/api/2.0/mlflow"
+API_PREFIX = "api/2.0/mlflow"
 
 # Largest page each search endpoint accepts; a caller's limit below this costs one request.
 PAGE_LIMITS = {
@@ -43,45 +44,14 @@ PAGE_LIMITS = {
     "model-versions/search": 10000,
 }
 
-RETRYABLE_STATUS = frozenset([429, 500, 502, 503, 504])
-
-
-class MlflowError(Exception):
-    """Base of every error the client raises. ``str()`` is safe to show a user."""
-
-    def __init__(self, message, error_code=None, status=None):
-        super(MlflowError, self).__init__(message)
-        self.message = message
-        self.error_code = error_code
-        self.status = status
-
-    def __str__(self):
-        return self.message
-
-
-class MlflowConnectionError(MlflowError):
-    """The server could not be reached (refused, timed out, TLS failure)."""
-
-
-class MlflowAuthError(MlflowError):
-    """HTTP 401 or 403: missing, wrong or insufficient credentials."""
-
-
-class MlflowNotFoundError(MlflowError):
-    """The experiment, run, model, version or alias does not exist."""
-
-
-class MlflowAlreadyExistsError(MlflowError):
-    """A create call found the resource already there."""
-
-
-class MlflowInvalidParameterError(MlflowError):
-    """MLflow rejected a parameter (a bad filter string, an invalid source, ...)."""
-
-
-class MlflowServerError(MlflowError):
-    """HTTP 429 or 5xx that outlived the retries, or an unreadable response."""
-
+# The MLflow names of the shared error classes (the modules and their tests use these).
+MlflowError = ApiError
+MlflowConnectionError = ApiConnectionError
+MlflowAuthError = ApiAuthError
+MlflowNotFoundError = ApiNotFoundError
+MlflowAlreadyExistsError = ApiAlreadyExistsError
+MlflowInvalidParameterError = ApiInvalidParameterError
+MlflowServerError = ApiServerError
 
 # MLflow answers a missing alias with HTTP 400 INVALID_PARAMETER_VALUE
 # ("Registered model alias champion not found."), not 404. It is still a
@@ -113,197 +83,38 @@ def classify_error(status, error_code, message):
         return MlflowAuthError
     if error_code in _CODE_TO_ERROR:
         return _CODE_TO_ERROR[error_code]
-    if status == 404:
+    if status == 404 and not error_code:
         # With an MLflow error code it is a missing resource; without one, the URL is not MLflow's API at all.
-        return MlflowNotFoundError if error_code else MlflowError
-    if status == 409:
-        return MlflowAlreadyExistsError
-    if status is not None and (status == 429 or status >= 500):
-        return MlflowServerError
-    if status is not None and 400 <= status < 500:
-        return MlflowInvalidParameterError
-    return MlflowError
+        return MlflowError
+    return classify_status(status)
 
 
-def redact_url(url):
-    """Drop any user:password@ part of a URL before it goes into a message."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparsable URL>"
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
-def backoff_delay(attempt, base, cap, rand=random.random):
-    """Delay before retry number ``attempt`` (0-based): equal jitter on base * 2**attempt.
-
-    The delay lies in [d/2, d] where d = min(cap, base * 2**attempt), so it grows
-    with every attempt yet two clients never retry in lock-step.
-    """
-    ceiling = min(float(cap), float(base) * (2 ** attempt))
-    return ceiling / 2.0 + rand() * ceiling / 2.0
-
-
-def _retry_after(headers, cap):
-    """Seconds from a numeric Retry-After header, capped; None when absent or a date."""
-    if headers is None:
-        return None
-    value = headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return min(float(cap), max(0.0, float(value)))
-    except ValueError:
-        return None
-
-
-class MlflowClient(object):
+class MlflowClient(ApiClient):
     """A small MLflow REST client. One instance per module run."""
 
-    def __init__(self, tracking_uri, username=None, password=None, token=None,
-                 validate_certs=True, ca_path=None, client_cert=None, timeout=30,
-                 retries=0, backoff_base=0.5, backoff_max=10.0, sleep=time.sleep):
+    service = "MLflow server"
+    service_a = "an MLflow server"
+    url_of = "an MLflow tracking server"
+    url_option = "tracking_uri"
+
+    def __init__(self, tracking_uri, **kwargs):
         if not tracking_uri:
             raise MlflowInvalidParameterError(
                 "tracking_uri is required: set the option or the MLFLOW_TRACKING_URI environment variable")
-        parts = urlsplit(tracking_uri)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise MlflowInvalidParameterError(
-                "tracking_uri must be an http:// or https:// URL of an MLflow tracking server, got %r"
-                % redact_url(tracking_uri))
-        if parts.username is not None or parts.password is not None:
-            raise MlflowInvalidParameterError(
-                "tracking_uri must not carry credentials; use username/password or token instead")
-        if token and (username or password):
-            raise MlflowInvalidParameterError(
-                "token and username/password are mutually exclusive: choose bearer or basic auth")
-        if bool(username) != bool(password):
-            raise MlflowInvalidParameterError("username and password must be given together")
-        if retries < 0:
-            raise MlflowInvalidParameterError("retries must be 0 or more, got %d" % retries)
-        if timeout <= 0:
-            raise MlflowInvalidParameterError("timeout must be a positive number of seconds, got %s" % timeout)
-        self.base_url = tracking_uri.rstrip("/")
-        self.retries = retries
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
-        self.timeout = timeout
-        self.request_count = 0
-        self.has_credentials = bool(token or username)
-        self._sleep = sleep
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if token:
-            headers["Authorization"] = "Bearer %s" % token
-        self._request = Request(
-            headers=headers,
-            validate_certs=validate_certs,
-            ca_path=ca_path,
-            client_cert=client_cert,
-            url_username=username or None,
-            url_password=password or None,
-            force_basic_auth=bool(username),
-            timeout=timeout,
-            follow_redirects="safe",
-            use_netrc=False,
-        )
+        super(MlflowClient, self).__init__(tracking_uri, **kwargs)
 
-    # -- transport ---------------------------------------------------------
+    def classify(self, status, error_code, detail):
+        return classify_error(status, error_code, detail)
 
-    def request(self, method, endpoint, params=None, body=None):
-        """Call ``<tracking_uri>/api/2.0/mlflow/<endpoint>`` and return the decoded JSON object.
-
-        ``params`` go into the query string, ``body`` is sent as JSON. Retries
-        apply to connection errors, 429 and 5xx only; everything else raises at once.
-        """
-        url = "%s%s/%s" % (self.base_url, API_PREFIX, endpoint)
-        if params:
-            url = "%s?%s" % (url, urlencode(_query_items(params)))
-        data = json.dumps(body) if body is not None else None
-        attempt = 0
-        while True:
-            try:
-                return self._once(method, url, endpoint, data)
-            except _Retryable as exc:
-                if attempt >= self.retries:
-                    raise exc.error
-                delay = exc.retry_after
-                if delay is None:
-                    delay = backoff_delay(attempt, self.backoff_base, self.backoff_max)
-                self._sleep(delay)
-                attempt += 1
-
-    def _once(self, method, url, endpoint, data):
-        self.request_count += 1
-        where = "%s %s" % (method, redact_url(url))
-        try:
-            response = self._request.open(method, url, data=data)
-            raw = response.read()
-        except HTTPError as exc:
-            raise self._http_error(exc, where)
-        except URLError as exc:
-            reason = getattr(exc, "reason", exc)
-            if isinstance(reason, ssl.SSLError):
-                raise MlflowConnectionError(
-                    "TLS error talking to %s: %s. Set ca_path to the server's CA bundle, "
-                    "or validate_certs=false to skip verification" % (redact_url(self.base_url), reason))
-            raise _Retryable(MlflowConnectionError(
-                "Cannot reach the MLflow server at %s: %s" % (redact_url(self.base_url), reason)))
-        except ssl.SSLError as exc:
-            raise MlflowConnectionError("TLS error talking to %s: %s" % (redact_url(self.base_url), exc))
-        except (socket.timeout, ConnectionError, HTTPException, OSError) as exc:
-            raise _Retryable(MlflowConnectionError(
-                "Cannot reach the MLflow server at %s: %s" % (redact_url(self.base_url), exc or type(exc).__name__)))
-        if not raw:
-            return {}
-        try:
-            decoded = json.loads(raw)
-        except ValueError:
-            raise MlflowServerError("%s returned a response that is not JSON (is %s an MLflow server?)"
-                                    % (where, redact_url(self.base_url)))
-        if not isinstance(decoded, dict):
-            raise MlflowServerError("%s returned JSON that is not an object" % where)
-        return decoded
-
-    def _http_error(self, exc, where):
-        status = exc.code
-        try:
-            raw = exc.read()
-        except (OSError, HTTPException, ValueError):  # a broken error body must not hide the status
-            raw = b""
-        error_code = None
-        detail = None
-        try:
-            payload = json.loads(raw) if raw else {}
-            if isinstance(payload, dict):
-                error_code = payload.get("error_code")
-                detail = payload.get("message")
-        except ValueError:
-            payload = None
-        if detail is None:
-            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-            text = re.sub(r"<[^>]+>", " ", text)
-            detail = " ".join(text.split())[:300] or (exc.reason if hasattr(exc, "reason") else "")
-        if status in (401, 403):
-            if status == 403:
-                hint = "the credentials lack permission for this call"
-            elif self.has_credentials:
-                hint = "the server rejected the credentials"
-            else:
-                hint = "the server requires authentication: set username/password or token"
-            error = MlflowAuthError("%s: HTTP %d, %s (%s)" % (where, status, detail, hint),
-                                    error_code or ("UNAUTHENTICATED" if status == 401 else "PERMISSION_DENIED"),
-                                    status)
-            raise error
-        cls = classify_error(status, error_code, detail)
-        message = "%s%s" % ("%s: " % error_code if error_code else "HTTP %d: " % status, detail)
+    def describe_error(self, status, error_code, detail, where):
         if status == 404 and not error_code:
-            message = ("%s answered HTTP 404 without an MLflow error (%s): is tracking_uri the root URL of an "
-                       "MLflow tracking server?" % (where, detail))
-        error = cls(message, error_code, status)
-        if status in RETRYABLE_STATUS:
-            return _Retryable(error, _retry_after(exc.headers, self.backoff_max))
-        return error
+            return ("%s answered HTTP 404 without an MLflow error (%s): is tracking_uri the root URL of an "
+                    "MLflow tracking server?" % (where, detail))
+        return "%s%s" % ("%s: " % error_code if error_code else "HTTP %d: " % status, detail)
+
+    def call(self, method, endpoint, params=None, body=None):
+        """Call ``<tracking_uri>/api/2.0/mlflow/<endpoint>`` and return the decoded JSON object."""
+        return self.request(method, "%s/%s" % (API_PREFIX, endpoint), params=params, body=body)
 
     # -- pagination --------------------------------------------------------
 
@@ -320,9 +131,9 @@ class MlflowClient(object):
             want = page_max if limit is None else min(page_max, limit - len(items))
             payload["max_results"] = want
             if method == "GET":
-                page = self.request(method, endpoint, params=payload)
+                page = self.call(method, endpoint, params=payload)
             else:
-                page = self.request(method, endpoint, body=payload)
+                page = self.call(method, endpoint, body=payload)
             items.extend(page.get(items_key, []))
             token = page.get("next_page_token")
             if not token or (limit is not None and len(items) >= limit):
@@ -332,10 +143,10 @@ class MlflowClient(object):
     # -- experiments -------------------------------------------------------
 
     def get_experiment_by_name(self, name):
-        return self.request("GET", "experiments/get-by-name", params={"experiment_name": name})["experiment"]
+        return self.call("GET", "experiments/get-by-name", params={"experiment_name": name})["experiment"]
 
     def get_experiment(self, experiment_id):
-        return self.request("GET", "experiments/get", params={"experiment_id": experiment_id})["experiment"]
+        return self.call("GET", "experiments/get", params={"experiment_id": experiment_id})["experiment"]
 
     def search_experiments(self, filter_string=None, order_by=None, view_type="ACTIVE_ONLY", limit=None):
         payload = {"view_type": view_type}
@@ -351,25 +162,25 @@ class MlflowClient(object):
             body["artifact_location"] = artifact_location
         if tags:
             body["tags"] = _tag_list(tags)
-        return self.request("POST", "experiments/create", body=body)["experiment_id"]
+        return self.call("POST", "experiments/create", body=body)["experiment_id"]
 
     def delete_experiment(self, experiment_id):
-        self.request("POST", "experiments/delete", body={"experiment_id": experiment_id})
+        self.call("POST", "experiments/delete", body={"experiment_id": experiment_id})
 
     def restore_experiment(self, experiment_id):
-        self.request("POST", "experiments/restore", body={"experiment_id": experiment_id})
+        self.call("POST", "experiments/restore", body={"experiment_id": experiment_id})
 
     def set_experiment_tag(self, experiment_id, key, value):
-        self.request("POST", "experiments/set-experiment-tag",
+        self.call("POST", "experiments/set-experiment-tag",
                      body={"experiment_id": experiment_id, "key": key, "value": value})
 
     def delete_experiment_tag(self, experiment_id, key):
-        self.request("POST", "experiments/delete-experiment-tag", body={"experiment_id": experiment_id, "key": key})
+        self.call("POST", "experiments/delete-experiment-tag", body={"experiment_id": experiment_id, "key": key})
 
     # -- runs --------------------------------------------------------------
 
     def get_run(self, run_id):
-        return self.request("GET", "runs/get", params={"run_id": run_id})["run"]
+        return self.call("GET", "runs/get", params={"run_id": run_id})["run"]
 
     def search_runs(self, experiment_ids, filter_string=None, order_by=None, run_view_type="ACTIVE_ONLY", limit=None):
         payload = {"experiment_ids": list(experiment_ids), "run_view_type": run_view_type}
@@ -383,12 +194,12 @@ class MlflowClient(object):
         return self.paginate("GET", "metrics/get-history", "metrics", {"run_id": run_id, "metric_key": key})
 
     def get_logged_model(self, model_id):
-        return self.request("GET", "logged-models/%s" % model_id)["model"]
+        return self.call("GET", "logged-models/%s" % model_id)["model"]
 
     # -- registered models -------------------------------------------------
 
     def get_registered_model(self, name):
-        return self.request("GET", "registered-models/get", params={"name": name})["registered_model"]
+        return self.call("GET", "registered-models/get", params={"name": name})["registered_model"]
 
     def create_registered_model(self, name, description=None, tags=None):
         body = {"name": name}
@@ -396,33 +207,33 @@ class MlflowClient(object):
             body["description"] = description
         if tags:
             body["tags"] = _tag_list(tags)
-        return self.request("POST", "registered-models/create", body=body)["registered_model"]
+        return self.call("POST", "registered-models/create", body=body)["registered_model"]
 
     def update_registered_model(self, name, description):
-        self.request("PATCH", "registered-models/update", body={"name": name, "description": description})
+        self.call("PATCH", "registered-models/update", body={"name": name, "description": description})
 
     def delete_registered_model(self, name):
-        self.request("DELETE", "registered-models/delete", body={"name": name})
+        self.call("DELETE", "registered-models/delete", body={"name": name})
 
     def set_registered_model_tag(self, name, key, value):
-        self.request("POST", "registered-models/set-tag", body={"name": name, "key": key, "value": value})
+        self.call("POST", "registered-models/set-tag", body={"name": name, "key": key, "value": value})
 
     def delete_registered_model_tag(self, name, key):
-        self.request("DELETE", "registered-models/delete-tag", body={"name": name, "key": key})
+        self.call("DELETE", "registered-models/delete-tag", body={"name": name, "key": key})
 
     def set_alias(self, name, alias, version):
-        self.request("POST", "registered-models/alias", body={"name": name, "alias": alias, "version": str(version)})
+        self.call("POST", "registered-models/alias", body={"name": name, "alias": alias, "version": str(version)})
 
     def delete_alias(self, name, alias):
-        self.request("DELETE", "registered-models/alias", body={"name": name, "alias": alias})
+        self.call("DELETE", "registered-models/alias", body={"name": name, "alias": alias})
 
     def get_version_by_alias(self, name, alias):
-        return self.request("GET", "registered-models/alias", params={"name": name, "alias": alias})["model_version"]
+        return self.call("GET", "registered-models/alias", params={"name": name, "alias": alias})["model_version"]
 
     # -- model versions ----------------------------------------------------
 
     def get_model_version(self, name, version):
-        return self.request("GET", "model-versions/get", params={"name": name, "version": str(version)})["model_version"]
+        return self.call("GET", "model-versions/get", params={"name": name, "version": str(version)})["model_version"]
 
     def search_model_versions(self, filter_string=None, order_by=None, limit=None):
         payload = {}
@@ -442,46 +253,26 @@ class MlflowClient(object):
             body["description"] = description
         if tags:
             body["tags"] = _tag_list(tags)
-        return self.request("POST", "model-versions/create", body=body)["model_version"]
+        return self.call("POST", "model-versions/create", body=body)["model_version"]
 
     def update_model_version(self, name, version, description):
-        self.request("PATCH", "model-versions/update",
+        self.call("PATCH", "model-versions/update",
                      body={"name": name, "version": str(version), "description": description})
 
     def delete_model_version(self, name, version):
-        self.request("DELETE", "model-versions/delete", body={"name": name, "version": str(version)})
+        self.call("DELETE", "model-versions/delete", body={"name": name, "version": str(version)})
 
     def set_model_version_tag(self, name, version, key, value):
-        self.request("POST", "model-versions/set-tag",
+        self.call("POST", "model-versions/set-tag",
                      body={"name": name, "version": str(version), "key": key, "value": value})
 
     def delete_model_version_tag(self, name, version, key):
-        self.request("DELETE", "model-versions/delete-tag", body={"name": name, "version": str(version), "key": key})
-
-
-class _Retryable(Exception):
-    """Internal carrier: an error that may succeed on another attempt."""
-
-    def __init__(self, error, retry_after=None):
-        super(_Retryable, self).__init__(str(error))
-        self.error = error
-        self.retry_after = retry_after
+        self.call("DELETE", "model-versions/delete-tag", body={"name": name, "version": str(version), "key": key})
 
 
 def _tag_list(tags):
     return [{"key": str(k), "value": "" if v is None else str(v)} for k, v in sorted(tags.items())]
 
-
-def _query_items(params):
-    items = []
-    for key, value in params.items():
-        if value is None:
-            continue
-        if isinstance(value, (list, tuple)):
-            items.extend((key, v) for v in value)
-        else:
-            items.append((key, value))
-    return items
 
 
 def quote_filter_value(value):

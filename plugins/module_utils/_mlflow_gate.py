@@ -14,7 +14,7 @@ from ansible_collections.mlops.platform.plugins.module_utils._mlflow_client impo
     MlflowInvalidParameterError,
     MlflowNotFoundError,
 )
-from ansible_collections.mlops.platform.plugins.module_utils._mlflow_module import failed_to
+from ansible_collections.mlops.platform.plugins.module_utils._api_module import failed_to
 from ansible_collections.mlops.platform.plugins.module_utils._mlflow_registry import (
     get_registered_model,
     get_version,

@@ -9,9 +9,13 @@ __metaclass__ = type
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.mlops.platform.plugins.module_utils._api_module import (
+    ApiModule,
+    env_int,
+)
 from ansible_collections.mlops.platform.plugins.module_utils._mlflow_client import (
     MlflowClient,
     MlflowError,
@@ -34,17 +38,8 @@ MLFLOW_CONNECTION_ARGSPEC = dict(
 )
 
 
-def _env_int(name, default):
-    value = os.environ.get(name)
-    if value in (None, ""):
-        return default, None
-    try:
-        return int(value), None
-    except ValueError:
-        return default, "environment variable %s must be an integer, got %r" % (name, value)
 
-
-class MlflowModule(AnsibleModule):
+class MlflowModule(ApiModule):
     """AnsibleModule with the MLflow connection options merged in and a lazily built client."""
 
     def __init__(self, argument_spec=None, **kwargs):
@@ -61,11 +56,11 @@ class MlflowModule(AnsibleModule):
 
     def _build_client(self):
         p = self.params
-        timeout, problem = (p["timeout"], None) if p["timeout"] is not None else _env_int(
+        timeout, problem = (p["timeout"], None) if p["timeout"] is not None else env_int(
             "MLFLOW_HTTP_REQUEST_TIMEOUT", DEFAULT_TIMEOUT)
         if problem:
             self.fail_json(msg=problem)
-        retries, problem = (p["retries"], None) if p["retries"] is not None else _env_int(
+        retries, problem = (p["retries"], None) if p["retries"] is not None else env_int(
             "MLFLOW_HTTP_REQUEST_MAX_RETRIES", DEFAULT_RETRIES)
         if problem:
             self.fail_json(msg=problem)
@@ -91,24 +86,3 @@ class MlflowModule(AnsibleModule):
             )
         except MlflowError as exc:
             self.fail_json(msg=str(exc))
-
-    def run(self, action):
-        """Run ``action(module)`` -> result dict; the only place an MLflow error becomes fail_json."""
-        try:
-            result = action(self)
-        except MlflowError as exc:
-            extra = {}
-            if exc.error_code:
-                extra["error_code"] = exc.error_code
-            if exc.status:
-                extra["http_status"] = exc.status
-            self.fail_json(msg=str(exc), **extra)
-        if result.pop("_failed", False):
-            self.fail_json(**result)
-        self.exit_json(**result)
-
-
-def failed_to(what, exc):
-    """Re-raise ``exc`` with a prefix that says what was being done: 'Failed to <what>: <error>'."""
-    error = type(exc)("Failed to %s: %s" % (what, exc.message), exc.error_code, exc.status)
-    return error

@@ -17,7 +17,7 @@ from ansible_collections.mlops.platform.plugins.module_utils._mlflow_client impo
     quote_filter_value,
     tags_to_dict,
 )
-from ansible_collections.mlops.platform.plugins.module_utils._mlflow_module import failed_to
+from ansible_collections.mlops.platform.plugins.module_utils._api_module import failed_to
 from ansible_collections.mlops.platform.plugins.module_utils._mlflow_tracking import plan_tags, tag_value
 
 READY = "READY"

@@ -13,7 +13,7 @@ from ansible_collections.mlops.platform.plugins.module_utils._mlflow_client impo
     MlflowNotFoundError,
     tags_to_dict,
 )
-from ansible_collections.mlops.platform.plugins.module_utils._mlflow_module import failed_to
+from ansible_collections.mlops.platform.plugins.module_utils._api_module import failed_to
 
 DESCRIPTION_TAG = "mlflow.note.content"
 

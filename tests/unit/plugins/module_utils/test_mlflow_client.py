@@ -22,11 +22,10 @@ from ansible_collections.mlops.platform.plugins.module_utils._mlflow_client impo
     MlflowInvalidParameterError,
     MlflowNotFoundError,
     MlflowServerError,
-    backoff_delay,
     classify_error,
     quote_filter_value,
-    redact_url,
 )
+from ansible_collections.mlops.platform.plugins.module_utils._http_client import backoff_delay, redact_url
 
 
 class Scripted:
