@@ -101,3 +101,43 @@ attributes:
   platform:
     platforms: all
 """
+
+    # The gate's metric rules (mlflow_model_gate, mlflow_model_rollout).
+    GATE_METRICS = r"""
+options:
+  metrics:
+    description:
+      - The metrics to judge and their rules; at least one.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Metric key as logged in MLflow, for example V(roc_auc).
+        type: str
+        required: true
+      greater_is_better:
+        description: Whether a higher value is better. Set V(false) for losses and error rates.
+        type: bool
+        default: true
+      min:
+        description: The candidate's value must be at least this.
+        type: float
+      max:
+        description: The candidate's value must be at most this.
+        type: float
+      min_absolute_change:
+        description:
+          - The candidate must beat the baseline by at least this much, in the direction of O(metrics[].greater_is_better).
+            A negative value tolerates a regression of at most that size.
+          - When neither this nor O(metrics[].min_relative_change) is set, the candidate must not be worse than the
+            baseline (as if this were V(0)).
+        type: float
+      min_relative_change:
+        description:
+          - The candidate must beat the baseline by at least this fraction of the baseline value (V(0.01) is 1%).
+        type: float
+      compare_to_baseline:
+        description: Set V(false) to judge this metric on its thresholds only, even when there is a baseline.
+        type: bool
+        default: true
+"""

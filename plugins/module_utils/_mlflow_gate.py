@@ -22,6 +22,17 @@ from ansible_collections.mlops.platform.plugins.module_utils._mlflow_registry im
     version_for_alias,
 )
 
+# The argspec of one metric rule (documented once: doc fragment mlops.platform.mlflow.gate_metrics).
+RULE_OPTIONS = dict(
+    name=dict(type="str", required=True),
+    greater_is_better=dict(type="bool", default=True),
+    min=dict(type="float"),
+    max=dict(type="float"),
+    min_absolute_change=dict(type="float"),
+    min_relative_change=dict(type="float"),
+    compare_to_baseline=dict(type="bool", default=True),
+)
+
 PASS = "pass"
 FAIL = "fail"
 
@@ -132,14 +143,10 @@ def _subject(client, name, ref, role):
             "metrics": dict((m["key"], m.get("value")) for m in run.get("data", {}).get("metrics", []))}
 
 
-def evaluate_gate(module):
-    p = module.params
-    client = module.client
-    name = p["name"]
-    rules = p["metrics"]
+def judge(client, name, rules, candidate_ref, baseline_ref):
+    """Judge a candidate against a baseline on ``rules``; the gate's result dict (no ``_failed``)."""
     validate_rules(rules)
-    candidate_ref = p["candidate"]
-    baseline_ref = p["baseline"] or {}
+    baseline_ref = baseline_ref or {}
     try:
         if (candidate_ref.get("alias") or candidate_ref.get("version")) or baseline_ref:
             get_registered_model(client, name)
@@ -170,7 +177,7 @@ def evaluate_gate(module):
     else:
         msg = "Gate rejected %s of model %r: %s; %s" % (
             candidate["reference"], name, "; ".join(r["reason"] for r in failed), baseline_note)
-    result = {
+    return {
         "changed": False,
         "passed": passed,
         "msg": msg,
@@ -180,7 +187,12 @@ def evaluate_gate(module):
         "baseline": baseline,
         "results": results,
     }
-    if not passed and p["fail_on_reject"]:
+
+
+def evaluate_gate(module):
+    p = module.params
+    result = judge(module.client, p["name"], p["metrics"], p["candidate"], p["baseline"])
+    if not result["passed"] and p["fail_on_reject"]:
         result["_failed"] = True
     return result
 

@@ -57,41 +57,6 @@ options:
       run_id:
         description: A run.
         type: str
-  metrics:
-    description: The metrics to judge and their rules.
-    type: list
-    elements: dict
-    required: true
-    suboptions:
-      name:
-        description: Metric key as logged in MLflow, for example V(roc_auc).
-        type: str
-        required: true
-      greater_is_better:
-        description: Whether a higher value is better. Set V(false) for losses and error rates.
-        type: bool
-        default: true
-      min:
-        description: The candidate's value must be at least this.
-        type: float
-      max:
-        description: The candidate's value must be at most this.
-        type: float
-      min_absolute_change:
-        description:
-          - The candidate must beat the baseline by at least this much, in the direction of O(metrics[].greater_is_better).
-            A negative value tolerates a regression of at most that size.
-          - When neither this nor O(metrics[].min_relative_change) is set, the candidate must not be worse than the
-            baseline (as if this were V(0)).
-        type: float
-      min_relative_change:
-        description:
-          - The candidate must beat the baseline by at least this fraction of the baseline value (V(0.01) is 1%).
-        type: float
-      compare_to_baseline:
-        description: Set V(false) to judge this metric on its thresholds only, even when there is a baseline.
-        type: bool
-        default: true
   fail_on_reject:
     description: Fail the task when the candidate is rejected. With V(false), check RV(passed) yourself.
     type: bool
@@ -101,6 +66,7 @@ extends_documentation_fragment:
   - mlops.platform.mlflow.action_group
   - ansible.builtin.action_common_attributes
   - mlops.platform.mlflow.read_only
+  - mlops.platform.mlflow.gate_metrics
 seealso:
   - module: mlops.platform.mlflow_run_info
   - module: mlops.platform.mlflow_model_alias
@@ -243,7 +209,7 @@ results:
       sample: ok
 """
 
-from ansible_collections.mlops.platform.plugins.module_utils._mlflow_gate import evaluate_gate
+from ansible_collections.mlops.platform.plugins.module_utils._mlflow_gate import RULE_OPTIONS, evaluate_gate
 from ansible_collections.mlops.platform.plugins.module_utils._mlflow_module import MlflowModule
 
 REF_OPTIONS = dict(
@@ -262,15 +228,7 @@ def main():
                            required_one_of=[("version", "alias", "run_id")]),
             baseline=dict(type="dict", default={"alias": "champion"}, options=REF_OPTIONS,
                           mutually_exclusive=[("version", "alias", "run_id")]),
-            metrics=dict(type="list", elements="dict", required=True, options=dict(
-                name=dict(type="str", required=True),
-                greater_is_better=dict(type="bool", default=True),
-                min=dict(type="float"),
-                max=dict(type="float"),
-                min_absolute_change=dict(type="float"),
-                min_relative_change=dict(type="float"),
-                compare_to_baseline=dict(type="bool", default=True),
-            )),
+            metrics=dict(type="list", elements="dict", options=RULE_OPTIONS),
             fail_on_reject=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
