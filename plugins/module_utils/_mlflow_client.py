@@ -193,6 +193,21 @@ class MlflowClient(ApiClient):
     def get_metric_history(self, run_id, key):
         return self.paginate("GET", "metrics/get-history", "metrics", {"run_id": run_id, "metric_key": key})
 
+    def create_run(self, experiment_id, run_name, start_time, tags=None):
+        body = {"experiment_id": str(experiment_id), "run_name": run_name, "start_time": start_time}
+        if tags:
+            body["tags"] = _tag_list(tags)
+        return self.call("POST", "runs/create", body=body)["run"]
+
+    def update_run(self, run_id, status, end_time=None):
+        body = {"run_id": run_id, "status": status}
+        if end_time is not None:
+            body["end_time"] = end_time
+        self.call("POST", "runs/update", body=body)
+
+    def set_run_tag(self, run_id, key, value):
+        self.call("POST", "runs/set-tag", body={"run_id": run_id, "key": key, "value": value})
+
     def get_logged_model(self, model_id):
         return self.call("GET", "logged-models/%s" % model_id)["model"]
 
