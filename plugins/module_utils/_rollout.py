@@ -258,8 +258,10 @@ def _plan_register(snap, version, reason, verdict, extra_tags):
 def _plan_validate(snap, version, reason, verdict, extra_tags):
     state = snap.state(version)
     if state in TRANSITIONS["validate"][1]:
-        return Plan("validate", version, [], state, "Version %s of model %r is already %s: past the gate"
-                    % (version, snap.name, state), snap.champion, [], snap.champion, snap.champion, snap.previous)
+        msg = ("Version %s of model %r was REJECTED by the gate before: %s" % (
+            version, snap.name, snap.tag(version, TAG_REASON) or "no reason recorded") if state == REJECTED else
+            "Version %s of model %r is already %s: past the gate" % (version, snap.name, state))
+        return Plan("validate", version, [], state, msg, snap.champion, [], snap.champion, snap.champion, snap.previous)
     if state not in TRANSITIONS["validate"][0]:
         _illegal("validate", snap, version)
     passed = bool(verdict["passed"])

@@ -50,6 +50,7 @@ TAG_PARAMS_HASH = "mlops.params_hash"
 TAG_DATA_HASH = "mlops.data_hash"
 TAG_ROLLOUT_ID = "mlops.rollout.id"
 TAG_GIT = "git_commit"
+TAG_WORK_DIR = "mlops.work_dir"
 KINDS = ("auto", "dvc", "command", "mlflow_project", "existing_run")
 KILL_GRACE = 10.0
 
@@ -358,6 +359,21 @@ class Trainer(object):
             shutil.rmtree(staging, ignore_errors=True)
             raise
 
+    def prune_work_dirs(self, work_dir, project_dir):
+        """Keep the newest ``keep_work_dirs`` earlier work directories beside ``work_dir``; remove older ones."""
+        keep = self.p["keep_work_dirs"]
+        parent = os.path.dirname(work_dir.rstrip("/"))
+        if not keep or not os.path.isdir(parent) or os.path.realpath(work_dir) == os.path.realpath(project_dir):
+            return
+        siblings = []
+        for name in os.listdir(parent):
+            path = os.path.join(parent, name)
+            if path != work_dir and os.path.isdir(path) and not name.startswith(".") and \
+                    os.path.exists(os.path.join(path, ".mlops-train.log")):
+                siblings.append((os.path.getmtime(path), path))
+        for _mtime, path in sorted(siblings, reverse=True)[keep:]:
+            shutil.rmtree(path, ignore_errors=True)
+
     def configure_dvc(self, work_dir):
         lines = []
         if self.p["dvc_remote"]:
@@ -394,8 +410,8 @@ class Trainer(object):
                 gone = _process.gone(chain)
                 if gone is not None:
                     stop = "Ansible (process %d) went away" % gone[0]
-                elif p["timeout"] and now - started > p["timeout"]:
-                    stop = "it ran longer than timeout (%ds)" % p["timeout"]
+                elif p["train_timeout"] and now - started > p["train_timeout"]:
+                    stop = "it ran longer than train_timeout (%ds)" % p["train_timeout"]
                 elif lock is not None and now >= next_renewal:
                     try:
                         lock.check(p["lock_token"], p["lock_ttl"])
@@ -451,6 +467,8 @@ class Trainer(object):
         base = {"kind": kind, "lineage": lineage, "experiment_id": experiment_id, "work_dir": work_dir}
         if reusable is not None:
             run_id = reusable["info"]["run_id"]
+            earlier = tags_to_dict(reusable.get("data", {}).get("tags")).get(TAG_WORK_DIR)
+            base["work_dir"] = earlier if earlier and os.path.isdir(earlier) else None
             base.update(changed=False, run_id=run_id, reused=True, trained=False,
                         msg="Reused run %s: it has the same code, data and parameters (lineage %s)"
                         % (run_id, lineage["lineage"][:12]))
@@ -467,6 +485,8 @@ class Trainer(object):
             tags[TAG_DATA_HASH] = lineage["data_hash"]
         if p["rollout_id"]:
             tags[TAG_ROLLOUT_ID] = p["rollout_id"]
+        if work_dir != project_dir:
+            tags[TAG_WORK_DIR] = work_dir
         tags.update(dict((str(k), str(v)) for k, v in (p["tags"] or {}).items()))
         try:
             run = self.client.create_run(experiment_id, "%s-%s" % (p["name"], lineage["lineage"][:8]),
@@ -474,6 +494,7 @@ class Trainer(object):
         except MlflowError as exc:
             raise failed_to("create the training run in experiment %r" % p["experiment"], exc)
         run_id = run["info"]["run_id"]
+        self.prune_work_dirs(work_dir, project_dir)
         self.copy_project(project_dir, work_dir, params, params_file)
         if kind == "dvc":
             self.configure_dvc(work_dir)

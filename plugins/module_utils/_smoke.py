@@ -158,13 +158,14 @@ def smoke_test(module):
     if p["input"] is not None:
         request, rows, labels = request_from_document(p["input"], "input")
         source = "the given input"
-    elif p["heldout_file"]:
+    elif p["heldout_file"] and (os.path.exists(p["heldout_file"]) or not p["model_dir"]):
         request, rows, labels = request_from_document(read_json(p["heldout_file"], "heldout_file"), p["heldout_file"])
         source = "held-out file %s" % p["heldout_file"]
     elif p["model_dir"]:
         document, path = input_example(p["model_dir"])
         request, rows, labels = request_from_document(document, path)
-        source = "the model's input example (%s)" % os.path.basename(path)
+        source = "the model's input example (%s)%s" % (
+            os.path.basename(path), "; the held-out file %s does not exist" % p["heldout_file"] if p["heldout_file"] else "")
     else:
         raise ApiInvalidParameterError("give input, heldout_file or model_dir (for the model's logged input example)")
     if p["labels"] is not None:

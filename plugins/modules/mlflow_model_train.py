@@ -30,7 +30,7 @@ description:
     git commit, the contents of its files, the effective parameters and the contents of O(data_paths). It is stored
     in the run tag C(mlops.lineage).
   - The command runs in its own process group. It is stopped (SIGTERM, then SIGKILL) when C(ansible-playbook) goes
-    away, after O(timeout), or when the rollout lock is lost; the run is then marked C(KILLED).
+    away, after O(train_timeout), or when the rollout lock is lost; the run is then marked C(KILLED).
 author:
   - mlops.platform contributors (@mlops-platform)
 options:
@@ -51,6 +51,12 @@ options:
       - Where the project is copied and trained; replaced by a fresh copy on every training. Default - O(project_dir)
         itself (nothing is copied).
     type: path
+  keep_work_dirs:
+    description:
+      - How many earlier work directories beside O(work_dir) (those holding a C(.mlops-train.log)) are kept when it
+        trains; older ones are removed. V(0) keeps all.
+    type: int
+    default: 3
   command:
     description:
       - O(kind=command) - the training command, a list of arguments or a shell string. It runs in O(work_dir).
@@ -129,7 +135,7 @@ options:
     description: O(kind=dvc) - push to O(dvc_remote) after a successful pipeline.
     type: bool
     default: true
-  timeout:
+  train_timeout:
     description: Seconds the training may take; V(0) for no limit.
     type: int
     default: 0
@@ -221,7 +227,7 @@ lineage:
   type: dict
   sample: {"lineage": "4f2a...", "params_hash": "9c1e...", "data_hash": "", "git_commit": "unknown"}
 work_dir:
-  description: Where the project was trained.
+  description: Where the project was trained (for a reused run - where that run was trained, when it still exists).
   returned: unless O(kind=existing_run)
   type: str
   sample: /var/lib/mlops/rollout/wine-classifier/3f1c9a0d
@@ -256,6 +262,7 @@ def main():
             kind=dict(type="str", default="auto", choices=["auto", "dvc", "command", "mlflow_project", "existing_run"]),
             project_dir=dict(type="path"),
             work_dir=dict(type="path"),
+            keep_work_dirs=dict(type="int", default=3),
             command=dict(type="raw"),
             entry_point=dict(type="str"),
             env_manager=dict(type="str", default="local"),
@@ -275,7 +282,7 @@ def main():
             dvc_remote=dict(type="str"),
             dvc_cache_dir=dict(type="path"),
             dvc_push=dict(type="bool", default=True),
-            timeout=dict(type="int", default=0),
+            train_timeout=dict(type="int", default=0),
             tags=dict(type="dict", default={}),
             rollout_id=dict(type="str"),
             lock_token=dict(type="str", no_log=False),
@@ -293,8 +300,8 @@ def main():
             module.fail_json(msg="%s must be a list of arguments or a shell string" % option)
         if isinstance(value, list):
             p[option] = [str(part) for part in value]
-    if p["timeout"] < 0:
-        module.fail_json(msg="timeout must be 0 (no limit) or a number of seconds, got %d" % p["timeout"])
+    if p["train_timeout"] < 0:
+        module.fail_json(msg="train_timeout must be 0 (no limit) or a number of seconds, got %d" % p["train_timeout"])
     module.run(train)
 
 

@@ -39,10 +39,12 @@ options:
     description: The rows, as a document (see the description).
     type: dict
   heldout_file:
-    description: A JSON file holding the rows (see the description), on the host the module runs on.
+    description:
+      - A JSON file holding the rows (see the description), on the host the module runs on.
+      - With O(model_dir) as well, a file that does not exist falls back to the model's input example.
     type: path
   model_dir:
-    description: A local copy of the model's files, whose logged input example is used.
+    description: A local copy of the model's files, whose logged input example is used (when O(heldout_file) is not).
     type: path
   labels:
     description: The expected predictions, in row order (overrides the document's C(labels)).
@@ -166,7 +168,7 @@ def main():
             timeout=dict(type="int", default=30),
             retries=dict(type="int", default=0),
         ),
-        mutually_exclusive=[("input", "heldout_file", "model_dir")],
+        mutually_exclusive=[("input", "heldout_file"), ("input", "model_dir")],
         required_one_of=[("input", "heldout_file", "model_dir")],
         supports_check_mode=True,
     )
