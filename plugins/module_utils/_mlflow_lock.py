@@ -156,8 +156,9 @@ class RolloutLock(object):
                                        "taken_over": why or taken_over, "waited_for": waited_for}
                 taken_over = None
                 current = confirmed
-            if current is not None:
-                waited_for = current.get("owner")
+            if current is None:
+                continue  # our lease vanished (released by hand?): the model is free, try again
+            waited_for = current.get("owner")
             if self.clock() >= deadline:
                 raise LockHeldError(
                     "Model %r is locked by another rollout: %s. Waited %ds (wait_timeout); it is released when that "
