@@ -105,13 +105,16 @@ class Http:
 def platform():
     with open(os.path.join(SCENARIO_DIR, "inventory", "hosts.yml")) as handle:
         inventory_vars = yaml.safe_load(handle)["all"]["vars"]
+    def port(key):
+        return int(inventory_vars[key].rsplit(":", 1)[1].split("/")[0])
+
     return Platform(
         root=inventory_vars["mlops_local_root"],
-        mlflow_port=int(inventory_vars["mlflow_local_port"]),
-        seldon_http_port=int(inventory_vars["seldon_local_http_port"]),
-        seldon_grpc_port=int(inventory_vars["seldon_local_grpc_port"]),
-        seldon_metrics_port=int(inventory_vars["seldon_local_metrics_port"]),
-        prometheus_port=int(inventory_vars["prometheus_local_port"]),
+        mlflow_port=port("mlops_mlflow_tracking_uri"),
+        seldon_http_port=port("mlops_inference_url"),
+        seldon_grpc_port=int(inventory_vars["seldon_grpc_port"]),
+        seldon_metrics_port=port("mlops_inference_metrics_url"),
+        prometheus_port=port("mlops_prometheus_url"),
     )
 
 

@@ -18,41 +18,45 @@ ANSIBLE = os.path.join(os.path.dirname(sys.executable), "ansible")
 INVENTORY = os.path.join(SCENARIO_DIR, "inventory", "hosts.yml")
 
 
-def apply_role(role, **extra_vars):
-    argv = [ANSIBLE, "localhost", "-i", INVENTORY, "-m", "ansible.builtin.include_role",
-            "-a", "name=mlops.platform.%s" % role]
+def apply_role(role, tasks_from=None, **extra_vars):
+    args = "name=mlops.platform.%s" % role + (" tasks_from=%s" % tasks_from if tasks_from else "")
+    argv = [ANSIBLE, "localhost", "-i", INVENTORY, "-m", "ansible.builtin.include_role", "-a", args]
     for key, value in extra_vars.items():
         argv += ["-e", "%s=%s" % (key, value)]
     return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
 
 
-@pytest.mark.parametrize("role", ["supervisor", "mlflow", "seldon", "prometheus"])
-def test_unknown_target_is_refused(role):
-    result = apply_role(role, mlops_target="mainframe")
-    assert result.returncode != 0
-    assert "value of %s_target must be one of: local, openshift, kubernetes, got: mainframe" % role in result.stdout
-
-
-@pytest.mark.parametrize("role", ["supervisor", "mlflow", "seldon", "prometheus"])
-@pytest.mark.parametrize("target", ["openshift", "kubernetes"])
-def test_cluster_targets_are_not_implemented_yet(role, target):
+@pytest.mark.parametrize("role", ["mlflow", "seldon", "prometheus"])
+@pytest.mark.parametrize("target", ["openshift", "kubernetes", "mainframe"])
+def test_targets_not_offered_yet_are_refused_by_the_argument_spec(role, target):
     result = apply_role(role, mlops_target=target)
     assert result.returncode != 0
-    assert "The mlops.platform.%s role is not implemented yet for the target '%s'" % (role, target) in result.stdout
+    assert "value of %s_target must be one of: local, got: %s" % (role, target) in result.stdout
 
 
-@pytest.mark.parametrize("role", ["mlflow", "seldon", "prometheus"])
-def test_servers_bind_to_loopback_only(role):
-    result = apply_role(role, **{"%s_local_host" % role: "0.0.0.0"})
+@pytest.mark.parametrize("role,variable,url,derived", [
+    ("mlflow", "mlops_mlflow_tracking_uri", "http://0.0.0.0:25500", "mlflow_tracking_uri"),
+    ("seldon", "mlops_inference_url", "http://0.0.0.0:28580", "seldon_inference_url"),
+    ("prometheus", "mlops_prometheus_url", "http://0.0.0.0:29590", "prometheus_url"),
+])
+def test_servers_bind_to_loopback_only(role, variable, url, derived):
+    result = apply_role(role, **{variable: url})
     assert result.returncode != 0
-    assert "%s_local_host is '0.0.0.0': the local platform binds to the loopback interface only" % role in result.stdout
+    assert "%s_host is '0.0.0.0' (from %s %s)" % (role, derived, url) in result.stdout
+    assert "the local platform binds" in result.stdout
 
 
-def test_required_model_that_does_not_exist_fails_clearly(platform):
-    result = apply_role("seldon", seldon_model_name="no-such-model", seldon_local_wait_for_model="true")
+@pytest.mark.parametrize("entry", ["program", "venv", None])
+def test_the_private_helper_refuses_to_run_on_its_own(entry):
+    result = apply_role("private_local", tasks_from=entry, private_local_program_name="x", private_local_venv_path="/tmp/x")
     assert result.returncode != 0
-    assert (
-        "The model URI models:/no-such-model@champion does not resolve in the MLflow registry at %s"
-        % platform.mlflow_url
-    ) in result.stdout
-    assert not os.path.exists(os.path.join(platform.root, "seldon", "models", "no-such-model"))
+    assert ("mlops.platform.private_local is a private helper of the collection's roles (entry point '%s')"
+            % (entry or "main")) in result.stdout
+
+
+def test_serving_a_version_mlflow_does_not_have_fails_clearly(platform):
+    result = apply_role("seldon", tasks_from="serve", seldon_model_name="breast-cancer-classifier",
+                        seldon_serve_default_version="99")
+    assert result.returncode != 0
+    assert "Cannot serve version 99 of model 'breast-cancer-classifier': MLflow has no such version" in result.stdout
+    assert not os.path.exists(os.path.join(platform.root, "seldon", "artifacts", "breast-cancer-classifier", "99"))

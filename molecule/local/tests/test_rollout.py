@@ -1,6 +1,7 @@
 """After converge (site.yml on a fresh root): the first rollout promoted version 1, which serves real,
-correct predictions on the held-out rows."""
+correct predictions on the held-out rows at the default endpoint."""
 
+import glob
 import json
 import os
 
@@ -16,15 +17,18 @@ def test_champion_points_at_the_first_version(platform, http):
     assert tags["mlops.rollout.previous_champion"] == "none"
 
 
-def test_mlserver_serves_the_champion_version(platform, http):
-    status, _ignored = http.get("%s/v2/models/%s/versions/1/ready" % (platform.seldon_url, MODEL))
-    assert status == 200
-    with open(os.path.join(platform.root, "seldon", "models", MODEL, "model-settings.json")) as handle:
-        assert json.load(handle)["parameters"] == {"uri": "models:/%s/1" % MODEL, "version": "1"}
+def test_mlserver_serves_the_champion_at_the_default_endpoint(platform, http):
+    meta = http.get_json("%s/v2/models/%s/versions/champion" % (platform.seldon_url, MODEL))
+    assert meta["versions"] == ["mlflow-registry-version:1"]
+    entries = sorted(os.path.relpath(p, platform.root) for p in
+                     glob.glob(os.path.join(platform.root, "seldon", "models", MODEL, "*", "model-settings.json")))
+    assert entries == ["seldon/models/%s/champion/model-settings.json" % MODEL]
 
 
 def test_a_real_prediction_is_correct(platform, http):
-    with open(os.path.join(platform.root, "rollout", MODEL, "data", "prepared", "heldout.json")) as handle:
+    heldouts = glob.glob(os.path.join(platform.root, "rollout", MODEL, "*", "data", "prepared", "heldout.json"))
+    assert len(heldouts) == 1
+    with open(heldouts[0]) as handle:
         heldout = json.load(handle)
     status, body = http.request("%s/v2/models/%s/infer" % (platform.seldon_url, MODEL), "POST", heldout["v2_request"])
     assert status == 200, body
