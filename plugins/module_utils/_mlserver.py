@@ -39,6 +39,7 @@ import re
 import shutil
 import tempfile
 import time
+from collections import OrderedDict
 
 from ansible.module_utils.six.moves.urllib.parse import quote, urlsplit
 from ansible.module_utils.six.moves.urllib.request import url2pathname
@@ -262,6 +263,11 @@ def wanted_entries(name, label, default_version, versions, artifacts_dir):
     return [(key, wanted[key]) for key in order]
 
 
+def wanted_versions(wanted):
+    """{key: registry version} of ``wanted_entries``, in the same order."""
+    return OrderedDict((key, entry[0]) for key, entry in wanted)
+
+
 def settings_paths(repository):
     """Every model-settings.json MLServer would read, in the order it reads them (the same glob call)."""
     return glob.glob(os.path.join(os.path.abspath(repository), "**", SETTINGS_FILE), recursive=True)
@@ -316,9 +322,9 @@ def plan_entries(owned, strays, wanted):
     differs from the wanted document in any way; a key on disk that is not wanted is removed; strays
     are always removed.
     """
-    wanted_keys = [key for key, _ in wanted]
-    write = [key for key, (_, document) in wanted if key not in owned or owned[key]["document"] != document]
-    remove = sorted(key for key in owned if key not in wanted_keys)
+    documents = dict((key, entry[1]) for key, entry in wanted)
+    write = [key for key, document in documents.items() if key not in owned or owned[key]["document"] != document]
+    remove = sorted(key for key in owned if key not in documents)
     return {"write": write, "remove": remove, "strays": list(strays)}
 
 
@@ -560,6 +566,8 @@ def ensure_artifacts(get_mlflow, name, version, artifacts_dir, check_mode=False)
     try:
         try:
             files = fetch_files(mlflow, uri, tmp, name, version)
+        except ServeError:  # an ApiError too, but already worded for this task
+            raise
         except MlflowError as exc:
             raise failed_to("download the files of version %s of model %r from %s" % (version, name, uri), exc)
         if not os.path.isfile(os.path.join(tmp, "MLmodel")):
@@ -615,7 +623,7 @@ def read_served(mls, name, keys):
 
 
 def serves_wanted(served, wanted):
-    expected = dict((key, version) for key, (version, _) in wanted)
+    expected = wanted_versions(wanted)
     return len(served) == len(expected) and all(
         item["ready"] and item["registry_version"] == expected[item["mlserver_version"]] for item in served)
 
@@ -623,7 +631,7 @@ def serves_wanted(served, wanted):
 def wait_served(mls, name, wanted, deadline, wait_timeout, sleep=time.sleep, clock=time.monotonic):
     """Wait (up to the deadline) until every wanted key is ready, then check the registry version of each."""
     served = []
-    for key, (version, _) in wanted:
+    for key, version in wanted_versions(wanted).items():
         while True:
             metadata = mls.model_metadata(name, key)
             ready = mls.model_ready(name, key) if metadata is not None else None
@@ -648,7 +656,7 @@ def find_failed_key(mls, name, repository, plan, wanted, owned):
     MLServer loads the entries in glob order and stops at the first that fails; an entry that
     failed keeps its previous instance (or none), so its metadata does not name the new version.
     """
-    versions = dict((key, version) for key, (version, _) in wanted)
+    versions = wanted_versions(wanted)
     paths = dict((entry_path(repository, name, key), key) for key in plan["write"])
     ambiguous = []
     for path in settings_paths(repository):
@@ -774,7 +782,7 @@ class Serve(object):
                     self.name, os.path.join(self.repository, self.name), ", ".join(foreign)))
         plan = plan_entries(owned, strays, self.wanted)
         before = dict((key, entry["version"]) for key, entry in owned.items())
-        after = dict((key, version) for key, (version, _) in self.wanted)
+        after = wanted_versions(self.wanted)
         diff = {"before": view(before, self.label, strays), "after": view(after, self.label)}
 
         if plan_is_empty(plan) or self.check_mode:
@@ -821,7 +829,7 @@ class Serve(object):
 
     def _read_served(self):
         if self.wanted:
-            return read_served(self.mls, self.name, [key for key, _ in self.wanted])
+            return read_served(self.mls, self.name, list(wanted_versions(self.wanted)))
         return []
 
     def _serves_wanted(self, served):
