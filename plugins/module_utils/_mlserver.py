@@ -508,22 +508,30 @@ def _copy_tree(source, dest):
     return files
 
 
-def fetch_files(mlflow, uri, dest, name, version):
-    """Copy the files a download URI points at into ``dest``; returns {relative path: size}."""
+def check_location(mlflow, uri, name, version):
+    """Refuse a download URI the task cannot fetch; returns ("proxy", path) or ("local", directory)."""
     parts = urlsplit(uri)
     if parts.scheme == "mlflow-artifacts":
         tracking = urlsplit(mlflow.base_url).netloc
         if parts.netloc and parts.netloc != tracking:
             raise _unsupported(name, version, uri, "it names another artifact server than tracking_uri (%s)" % tracking)
-        return _download_tree(mlflow, parts.path.lstrip("/"), dest, name, version)
+        return "proxy", parts.path.lstrip("/")
     if parts.scheme == "file" or (not parts.scheme and os.path.isabs(uri)):
         source = url2pathname(parts.path) if parts.scheme == "file" else uri
         if not os.path.isdir(source):
             raise ServeError("Version %s of model %r is stored at %s, which is not a directory on this host"
                              % (version, name, source))
-        return _copy_tree(source, dest)
+        return "local", source
     raise _unsupported(name, version, uri, "the %s scheme is not supported" % (
         "%r" % (parts.scheme + ":") if parts.scheme else "relative path"))
+
+
+def fetch_files(mlflow, uri, dest, name, version):
+    """Copy the files a download URI points at into ``dest``; returns {relative path: size}."""
+    kind, where = check_location(mlflow, uri, name, version)
+    if kind == "proxy":
+        return _download_tree(mlflow, where, dest, name, version)
+    return _copy_tree(where, dest)
 
 
 def _publish(tmp, dest):
@@ -557,6 +565,7 @@ def ensure_artifacts(get_mlflow, name, version, artifacts_dir, check_mode=False)
         raise failed_to("look up where MLflow stores version %s of model %r" % (version, name), exc)
     if not uri:
         raise ServeError("MLflow gave no download URI for version %s of model %r" % (version, name))
+    check_location(mlflow, uri, name, version)
     if check_mode:
         return True
     parent = os.path.dirname(dest)
@@ -572,11 +581,12 @@ def ensure_artifacts(get_mlflow, name, version, artifacts_dir, check_mode=False)
             raise failed_to("download the files of version %s of model %r from %s" % (version, name, uri), exc)
         if not os.path.isfile(os.path.join(tmp, "MLmodel")):
             raise ServeError(
-                "Version %s of model %r is not an MLflow model: its files (%s) have no MLmodel at the top, so MLServer's "
-                "MLflow runtime cannot serve it. Register the version from a logged model (models:/m-...) or from "
-                "runs:/<run id>/<artifact path of the model>" % (version, name, uri))
+                "Version %s of model %r is not an MLflow model: its files (%s) have no MLmodel at the top, so "
+                "MLServer's MLflow runtime cannot serve it. Register the version from a logged model (models:/m-...) "
+                "or from runs:/<run id>/<artifact path of the model>" % (version, name, uri))
         write_atomic(os.path.join(tmp, MANIFEST_FILE), json.dumps(
             {"name": name, "version": version, "source": uri, "files": files}, indent=2, sort_keys=True) + "\n")
+        os.chmod(tmp, 0o755)  # mkdtemp made it private; MLServer may run as another user
         _publish(tmp, dest)
     finally:
         if os.path.isdir(tmp):
@@ -644,8 +654,9 @@ def wait_served(mls, name, wanted, deadline, wait_timeout, sleep=time.sleep, clo
             sleep(POLL_INTERVAL)
         now = served_version(metadata, name)
         if now != version:
-            raise ServeError("MLServer serves version %s of model %r as %r, not version %s: did something else change "
-                             "the entries of the model meanwhile?" % (now, name, key, version))
+            raise ServeError("MLServer serves version %s of model %r as %r, not version %s: is repository the folder "
+                             "MLServer serves, and did nothing else change the model's entries meanwhile?"
+                             % (now, name, key, version))
         served.append({"mlserver_version": key, "registry_version": now, "ready": True})
     return served
 
@@ -675,8 +686,12 @@ def find_failed_key(mls, name, repository, plan, wanted, owned):
     return ambiguous[0] if ambiguous else None
 
 
-def failure_reason(mls, exc, wait_timeout):
+def failure_reason(mls, exc, wait_timeout, repository):
     """MLServer's own words for a failed load, or what else went wrong, in words a person can act on."""
+    if isinstance(exc, ApiNotFoundError):
+        return ("MLServer found no entry of the model (%s): is repository %s the folder MLServer serves? "
+                "mlserver start <folder> makes <folder> its model repository, whatever model_repository_root says"
+                % (mls.last_reason or exc, repository))
     if mls.last_reason:
         return mls.last_reason
     if isinstance(exc, ApiConnectionError) and "timed out" in str(exc):
@@ -855,8 +870,10 @@ class Serve(object):
 
     def _restore(self, exc, plan, owned, previous, diff, fetched):
         """The load failed: name the entry and MLServer's reason, put the previous entries back, load them again."""
-        reason = failure_reason(self.mls, exc, self.wait_timeout)
-        key = find_failed_key(self.mls, self.name, self.repository, plan, self.wanted, owned)
+        reason = failure_reason(self.mls, exc, self.wait_timeout, self.repository)
+        key = None
+        if not isinstance(exc, ApiNotFoundError):  # not found: MLServer read none of the entries
+            key = find_failed_key(self.mls, self.name, self.repository, plan, self.wanted, owned)
         version = dict(self.wanted)[key][0] if key else None
         restore(previous)
         restored, _strays, _foreign = scan_repository(self.repository, self.name)
@@ -864,7 +881,7 @@ class Serve(object):
         try:
             self._load_or_unload(bool(restored), self.clock() + self.wait_timeout)
         except ApiError as again:
-            restore_reason = failure_reason(self.mls, again, self.wait_timeout)
+            restore_reason = failure_reason(self.mls, again, self.wait_timeout, self.repository)
         os.remove(self.journal)
         prune_artifacts(self.artifacts_dir, self.name, _uris(restored))
         before = dict((k, entry["version"]) for k, entry in restored.items())

@@ -31,6 +31,7 @@ PLAYBOOK = os.path.join(HERE, "serve.yml")
 INVENTORY = os.path.join(HERE, "inventory.yml")
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 
+
 # ---------------------------------------------------------------- servers
 
 @pytest.fixture(scope="session")

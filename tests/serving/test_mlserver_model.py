@@ -324,6 +324,22 @@ def test_bad_input_exact_messages(fresh, mlserver, tmp_path, case):
     assert served(mlserver, MODEL) == marker(MODEL, "1")
 
 
+def test_a_repository_mlserver_does_not_serve_is_named(serve, mlserver, tmp_path):
+    serve(name=OTHER).check()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    call = serve(name=OTHER, default_version="1", repository=str(elsewhere))
+    result = call.check(rc=2)
+    assert result["msg"] == (
+        "MLServer could not load model %r: MLServer found no entry of the model (Model %s not found): is repository "
+        "%s the folder MLServer serves? mlserver start <folder> makes <folder> its model repository, whatever "
+        "model_repository_root says. The previous entries are back on disk and loaded again: MLServer serves "
+        "nothing, as before." % (OTHER, OTHER, elsewhere))
+    assert result["failed_version"] is None
+    assert os.listdir(str(elsewhere)) == [OTHER] and os.listdir(str(elsewhere / OTHER)) == []
+    assert mlserver.status("/v2/models/%s/ready" % OTHER) == 404
+
+
 def test_the_mlserver_token_never_shows_in_output(fresh):
     fresh(name=MODEL, default_version="1").check()
     secret = "tok-Never-Logged-4711"

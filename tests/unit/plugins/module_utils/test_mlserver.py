@@ -306,14 +306,14 @@ def test_plan_promote_keeps_the_previous_champion_under_its_number():
         "2": {"path": "p", "document": _doc("2", "2"), "version": "2"},
     }
     wanted = ms.wanted_entries(NAME, LABEL, "2", ["1"], "/a")
-    assert [k for k, _ in wanted] == [LABEL, "1"]
+    assert list(ms.wanted_versions(wanted)) == [LABEL, "1"]
     assert ms.plan_entries(owned, ["/r/iris/model-settings.json"], wanted) == {
         "write": [LABEL, "1"], "remove": ["2"], "strays": ["/r/iris/model-settings.json"]}
 
 
 def test_wanted_entries_point_at_the_local_copy_and_name_the_registry_version():
     wanted = ms.wanted_entries(NAME, LABEL, "3", ["10", "2", "2"], "/srv/art")
-    assert [k for k, _ in wanted] == [LABEL, "2", "10"]
+    assert list(ms.wanted_versions(wanted)) == [LABEL, "2", "10"]
     assert dict(wanted)[LABEL] == ("3", {
         "name": NAME, "implementation": "mlserver_mlflow.MLflowRuntime", "versions": ["models:/iris/3"],
         "parameters": {"uri": "/srv/art/iris/3", "version": LABEL}})
@@ -345,7 +345,8 @@ def test_scan_sorts_entries_into_owned_strays_and_foreign(tmp_path):
 def test_views_and_words_for_what_is_served():
     assert ms.view({LABEL: "3", "10": "10", "2": "2"}, LABEL) == {"default_version": "3", "versions": ["2", "10"]}
     assert ms.view({}, LABEL, ["/r/x"]) == {"default_version": None, "versions": [], "stray_entries": ["/r/x"]}
-    assert ms.describe_served({LABEL: "3", "2": "2"}, LABEL) == "version 3 as 'champion' (the default endpoint) and version 2"
+    assert ms.describe_served({LABEL: "3", "2": "2"}, LABEL) == (
+        "version 3 as 'champion' (the default endpoint) and version 2")
     assert ms.describe_served({"2": "2", "4": "4"}, LABEL) == "versions 2, 4"
     assert ms.describe_served({}, LABEL) == "nothing"
 
@@ -511,8 +512,8 @@ def test_when_loading_the_previous_entries_fails_too_the_message_says_so(env):
 def test_the_failed_key_is_the_first_written_entry_in_mlservers_order_that_does_not_serve_its_version(env, tmp_path):
     repo = str(tmp_path / "repo")
     wanted = ms.wanted_entries(NAME, LABEL, "2", ["3", "4"], "/a")
-    for key, (_, document) in wanted:
-        ms.write_atomic(ms.entry_path(repo, NAME, key), ms.document_text(document))
+    for key, entry in wanted:
+        ms.write_atomic(ms.entry_path(repo, NAME, key), ms.document_text(entry[1]))
     plan = {"write": [LABEL, "3", "4"], "remove": [], "strays": []}
     order = [os.path.basename(os.path.dirname(p)) for p in ms.settings_paths(repo)]
     # MLServer loaded the first entry in its order, failed on the second, never reached the third
@@ -523,11 +524,27 @@ def test_the_failed_key_is_the_first_written_entry_in_mlservers_order_that_does_
 def test_no_reason_from_mlserver_says_where_to_look():
     mls = FakeMlserver("/nowhere")
     exc = ApiServerError("POST load: HTTP 500: Internal Server Error", None, 500)
-    assert ms.failure_reason(mls, exc, 60) == (
+    assert ms.failure_reason(mls, exc, 60, "/r") == (
         "MLServer gave no reason (HTTP 500); its log has the traceback. MLServer reports the reason in its answer "
         "when it runs with parallel_workers of 1 or more")
     timeout = ApiConnectionError("Cannot reach the MLServer at http://h: timed out")
-    assert ms.failure_reason(mls, timeout, 60) == "MLServer did not finish loading within wait_timeout (60 s)"
+    assert ms.failure_reason(mls, timeout, 60, "/r") == "MLServer did not finish loading within wait_timeout (60 s)"
+
+
+def test_a_repository_mlserver_does_not_read_is_named(env, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env.mls.repository = str(tmp_path / "repo")  # MLServer serves repo/, the task is pointed at elsewhere/
+    task = ms.Serve(params(tmp_path, default_version="1", repository=str(elsewhere)), env.mls, lambda: env.mlflow,
+                    sleep=lambda s: None)
+    result = task.run()
+    assert result["msg"] == (
+        "MLServer could not load model 'iris': MLServer found no entry of the model (Model iris not found): is "
+        "repository %s the folder MLServer serves? mlserver start <folder> makes <folder> its model repository, "
+        "whatever model_repository_root says. The previous entries are back on disk and loaded again: MLServer "
+        "serves nothing, as before." % elsewhere)
+    assert result["failed_version"] is None
+    assert ms.scan_repository(str(elsewhere), NAME) == ({}, [], [])
 
 
 def test_an_interrupted_change_is_put_back_before_planning(env, tmp_path):
@@ -572,6 +589,7 @@ def test_artifacts_are_fetched_once_through_the_proxy(tmp_path):
     manifest = json.loads((copy / ms.MANIFEST_FILE).read_text())
     assert manifest["files"] == {"MLmodel": 12, "model.skops": 7, "meta/requirements.txt": 7}
     assert manifest["source"] == "mlflow-artifacts:/1/models/m-4/artifacts"
+    assert os.stat(str(copy)).st_mode & 0o777 == 0o755  # readable by an MLServer running as another user
     calls = len(mlflow.calls)
     assert ms.ensure_artifacts(lambda: mlflow, NAME, "4", str(tmp_path)) is False
     assert len(mlflow.calls) == calls
@@ -615,10 +633,12 @@ def test_a_local_artifact_location_is_copied(tmp_path, form):
     ("relative/dir", "the relative path scheme is not supported"),
     ("mlflow-artifacts://other:5000/1/x", "it names another artifact server than tracking_uri (127.0.0.1:5000)"),
 ])
-def test_an_unsupported_artifact_location_names_the_uri_and_what_is_supported(tmp_path, uri, why):
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_an_unsupported_artifact_location_names_the_uri_and_what_is_supported(tmp_path, uri, why, check_mode):
     mlflow = FakeMlflow({"4": (uri, {})})
     with pytest.raises(ms.ServeError) as err:
-        ms.ensure_artifacts(lambda: mlflow, NAME, "4", str(tmp_path))
+        ms.ensure_artifacts(lambda: mlflow, NAME, "4", str(tmp_path), check_mode=check_mode)
+    assert not (tmp_path / NAME).exists()
     assert str(err.value) == (
         "Cannot fetch the files of version 4 of model 'iris' from %s: %s. Supported are mlflow-artifacts:/ URIs (the "
         "artifact proxy of the MLflow server, mlflow server --serve-artifacts) and local paths (file:/ or absolute)"
@@ -730,7 +750,7 @@ def test_client_a_404_that_is_not_mlservers_says_the_url_is_wrong(scripted):
     client = ms.MlserverClient(server.uri)
     with pytest.raises(ApiError) as err:
         client.model_metadata(NAME, LABEL)
-    assert type(err.value) is ApiError
+    assert isinstance(err.value, ApiError) and not isinstance(err.value, ApiNotFoundError)
     assert str(err.value) == ("GET %s/v2/models/iris/versions/champion answered HTTP 404 without an MLServer error "
                               "(Not Found): is mlserver_url the HTTP address of an MLServer?" % server.uri)
 
