@@ -19,6 +19,7 @@ options:
       - Set it once with C(module_defaults) and the action group C(group/mlops.platform.mlserver).
     type: str
     default: http://127.0.0.1:8080
+    aliases: [url]
   mlserver_token:
     description:
       - Bearer token sent to MLServer in the C(Authorization) header, for an MLServer behind an authenticating

@@ -76,7 +76,7 @@ _VERSION_RE = re.compile(r"^[1-9][0-9]{0,18}$")
 
 # Documented once in plugins/doc_fragments/mlserver.py.
 MLSERVER_CONNECTION_ARGSPEC = dict(
-    mlserver_url=dict(type="str", default="http://127.0.0.1:8080"),
+    mlserver_url=dict(type="str", default="http://127.0.0.1:8080", aliases=["url"]),
     mlserver_token=dict(type="str", no_log=True),
     mlserver_validate_certs=dict(type="bool", default=True),
     mlserver_ca_path=dict(type="path"),
@@ -781,12 +781,16 @@ class Serve(object):
             "versions": versions,
             "inference_url": self.mls.infer_url(self.name) if default_version is not None else None,
             "version_urls": dict((v, self.mls.infer_url(self.name, v)) for v in versions),
+            "artifacts": self._artifacts(([default_version] if default_version else []) + versions),
             "loaded": served,
             "fetched_versions": fetched,
         }
         if self.want_diff:
             result["diff"] = diff
         return result
+
+    def _artifacts(self, versions):
+        return dict((v, artifact_path(self.artifacts_dir, self.name, v)) for v in versions)
 
     def _apply(self):
         owned, strays, foreign = scan_repository(self.repository, self.name)
@@ -901,6 +905,7 @@ class Serve(object):
         })
         result["inference_url"] = self.mls.infer_url(self.name) if result["default_version"] else None
         result["version_urls"] = dict((v, self.mls.infer_url(self.name, v)) for v in result["versions"])
+        result["artifacts"] = self._artifacts(sorted(set(before.values()), key=int))
         return result
 
 

@@ -190,6 +190,14 @@ version_urls:
   returned: always
   type: dict
   sample: {"3": "http://127.0.0.1:8080/v2/models/fraud-classifier/versions/3/infer"}
+artifacts:
+  description:
+    - The local copy of the files of each served version (RV(default_version) and RV(versions)), for example for a
+      smoke test that reads the model's logged input example.
+  returned: always
+  type: dict
+  sample: {"3": "/home/mlops/.local/share/mlops-platform/seldon/artifacts/fraud-classifier/3",
+           "4": "/home/mlops/.local/share/mlops-platform/seldon/artifacts/fraud-classifier/4"}
 loaded:
   description:
     - What MLServer reports for each entry of the model, read from its metadata and readiness endpoints

@@ -106,6 +106,8 @@ def test_serve_then_rerun_is_unchanged_without_a_load_or_mlflow(fresh, mlserver,
     assert result["loaded"] == [{"mlserver_version": "champion", "registry_version": "1", "ready": True}]
     assert result["inference_url"] == "%s/v2/models/%s/infer" % (proxies.mlserver.uri, MODEL)
     assert result["version_urls"] == {} and result["fetched_versions"] == ["1"]
+    assert result["artifacts"] == {"1": os.path.join(mlserver.artifacts_dir, MODEL, "1")}
+    assert os.path.isfile(os.path.join(result["artifacts"]["1"], "MLmodel"))
     assert entries(mlserver, MODEL) == {"champion": marker(MODEL, "1")}
     assert copies(mlserver, MODEL) == ["1"]
     assert served(mlserver, MODEL) == marker(MODEL, "1")

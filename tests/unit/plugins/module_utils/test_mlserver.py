@@ -382,6 +382,7 @@ def test_serve_stage_promote_rollback_and_rerun(env):
     staged = env.run(default_version="1", versions=["2"])
     assert staged["changed"] is True and staged["fetched_versions"] == ["2"]
     assert staged["version_urls"] == {"2": "http://127.0.0.1:8080/v2/models/iris/versions/2/infer"}
+    assert staged["artifacts"] == {"1": env.art("1"), "2": env.art("2")}
     assert env.mls.loaded[NAME] == {LABEL: "1", "2": "2"}
 
     env.mlflow.calls = []
@@ -464,6 +465,7 @@ def test_a_candidate_that_fails_to_load_leaves_no_entry_and_the_default_untouche
     assert result["failed_version"] == "3"
     assert result["reason"] == "zipfile.BadZipFile: File is not a zip file"
     assert result["default_version"] == "1" and result["versions"] == []
+    assert result["artifacts"] == {"1": env.art("1")}
     assert result["loaded"] == [{"mlserver_version": LABEL, "registry_version": "1", "ready": True}]
     assert env.entries() == {LABEL: "1"}
     assert env.mls.loaded[NAME] == {LABEL: "1"}
