@@ -21,6 +21,8 @@ __metaclass__ = type
 
 import re
 
+from ansible.module_utils.six.moves.urllib.parse import quote
+
 from ansible_collections.mlops.platform.plugins.module_utils._http_client import (
     ApiAlreadyExistsError,
     ApiAuthError,
@@ -283,6 +285,28 @@ class MlflowClient(ApiClient):
 
     def delete_model_version_tag(self, name, version, key):
         self.call("DELETE", "model-versions/delete-tag", body={"name": name, "version": str(version), "key": key})
+
+    # -- artifacts ---------------------------------------------------------
+
+    #: The artifact proxy of ``mlflow server --serve-artifacts``: the files behind ``mlflow-artifacts:/`` URIs.
+    artifacts_prefix = "api/2.0/mlflow-artifacts"
+
+    def get_model_version_download_uri(self, name, version):
+        """Where the files of a model version are stored (``mlflow-artifacts:/...``, a path, ``s3://...``)."""
+        return self.call("GET", "model-versions/get-download-uri",
+                         params={"name": name, "version": str(version)}).get("artifact_uri")
+
+    def list_proxied_artifacts(self, path):
+        """Entries ``{path (a base name), is_dir, file_size}`` of a directory of the artifact proxy.
+
+        ``path`` is relative to the proxy's root (the path of an ``mlflow-artifacts:/<path>`` URI).
+        A path that does not exist lists as empty, as MLflow answers it.
+        """
+        return self.request("GET", "%s/artifacts" % self.artifacts_prefix, params={"path": path}).get("files", [])
+
+    def download_proxied_artifact(self, path):
+        """The bytes of one file of the artifact proxy (``path`` relative to its root)."""
+        return self.request("GET", "%s/artifacts/%s" % (self.artifacts_prefix, quote(path.lstrip("/"))), raw=True)
 
 
 def _tag_list(tags):
