@@ -160,10 +160,10 @@ class RolloutLock(object):
                 continue  # our lease vanished (released by hand?): the model is free, try again
             waited_for = current.get("owner")
             if self.clock() >= deadline:
+                holder = describe(current, self.clock())
                 raise LockHeldError(
                     "Model %r is locked by another rollout: %s. Waited %ds (wait_timeout); it is released when that "
-                    "rollout ends, or when its lease expires." % (self.name, describe(current, self.clock()),
-                                                                 int(self.clock() - started)),
+                    "rollout ends, or when its lease expires." % (self.name, holder, int(self.clock() - started)),
                     "LOCKED")
             self.sleep(min(poll, max(0.0, deadline - self.clock())))
 

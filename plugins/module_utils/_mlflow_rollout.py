@@ -59,8 +59,8 @@ class Reader(object):
         self.exists = raw is not None
         self.model = normalize_registered_model(raw) if raw else {"aliases": {}, "tags": {}}
         aliases = self.model["aliases"]
-        todo = [str(v) for v in wanted if v] + [aliases[a] for a in (champion_alias, challenger_alias, previous_alias)
-                                                 if a in aliases]
+        aliased = [aliases[a] for a in (champion_alias, challenger_alias, previous_alias) if a in aliases]
+        todo = [str(v) for v in wanted if v] + aliased
         tags = {}
         while todo:
             number = todo.pop(0)
@@ -121,11 +121,10 @@ def execute(client, name, plan, check_mode):
             _apply(client, name, write)
         except MlflowError as exc:
             done = "; ".join(describe_write(w) for w in plan.writes[:index]) or "none"
+            where = "at write %d of %d (%s)" % (index + 1, len(plan.writes), describe_write(write))
             raise type(exc)(
-                "Failed to %s version %s of model %r at write %d of %d (%s): %s. Written before it: %s. "
-                "Run the same step again to finish it." % (plan.transition, plan.version, name, index + 1,
-                                                          len(plan.writes), describe_write(write), exc.message, done),
-                exc.error_code, exc.status)
+                "Failed to %s version %s of model %r %s: %s. Written before it: %s. Run the same step again to finish "
+                "it." % (plan.transition, plan.version, name, where, exc.message, done), exc.error_code, exc.status)
 
 
 def _diff(snap, plan):
@@ -218,8 +217,8 @@ def rollout(module):
                  "msg": "Would register a new version of model %r from %s" % (name, raw["source"]),
                  "champion": snap.champion, "previous_champion": snap.previous,
                  "serve": {"default_version": snap.champion, "versions": []}, "fallback_version": snap.champion,
-                 "diff": {"before": snap.view(None), "after": dict(snap.view(None), state=_rollout.REGISTERED,
-                                                                    challenger="(new version)")}}
+                 "diff": {"before": snap.view(None),
+                          "after": dict(snap.view(None), state=_rollout.REGISTERED, challenger="(new version)")}}
         return would
     try:
         plan = _rollout.plan(transition, snap, version, reason=p["reason"], verdict=verdict, extra_tags=p["tags"])
@@ -282,6 +281,6 @@ def rollout_info(module):
         "state": snap.state(version) if version else None,
         "reason": snap.tag(version, _rollout.TAG_REASON) if version else None,
         "versions": versions,
-        "lock": None if lease is None else dict((k, lease[k]) for k in ("owner", "host", "acquired", "expires")
-                                                 if k in lease),
+        "lock": None if lease is None else dict(
+            (k, lease[k]) for k in ("owner", "host", "acquired", "expires") if k in lease),
     }

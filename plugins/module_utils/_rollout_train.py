@@ -129,13 +129,13 @@ def hash_paths(paths):
     return digest.hexdigest()
 
 
-def git_commit(path):
-    try:
-        out = subprocess.run(["git", "-C", path, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=30,
-                             check=False)
-    except (OSError, subprocess.SubprocessError):
+def git_commit(module, path):
+    """The commit of the git work tree holding ``path``, else 'unknown'."""
+    git = module.get_bin_path("git")
+    if not git:
         return "unknown"
-    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"
+    rc, out, _err = module.run_command([git, "-C", path, "rev-parse", "HEAD"])
+    return out.strip() if rc == 0 and out.strip() else "unknown"
 
 
 def detect_kind(project_dir, command):
@@ -217,7 +217,7 @@ class Trainer(object):
 
     def lineage(self, project_dir, kind, params, params_file, env):
         """{lineage, params_hash, data_hash, git_commit}: what makes a rerun reuse a run instead of training."""
-        commit = git_commit(project_dir)
+        commit = git_commit(self.module, project_dir)
         params_hash = hashlib.sha256(canonical(params).encode()).hexdigest()
         if self.p["lineage_command"]:
             out = self.run_quick(self.p["lineage_command"], project_dir, env, "lineage_command")
@@ -240,14 +240,11 @@ class Trainer(object):
 
     def run_quick(self, command, cwd, env, option):
         argv = command if isinstance(command, list) else ["/bin/sh", "-c", command]
-        try:
-            out = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False)
-        except (OSError, subprocess.SubprocessError) as exc:
-            raise MlflowInvalidParameterError("%s could not run: %s" % (option, exc))
-        if out.returncode != 0:
-            raise TrainingFailed("%s exited %d: %s" % (option, out.returncode,
-                                                      failure_excerpt(out.stderr + "\n" + out.stdout)))
-        return out.stdout.strip()
+        extra = dict((k, v) for k, v in env.items() if os.environ.get(k) != v)
+        rc, out, err = self.module.run_command(argv, cwd=cwd, environ_update=extra)
+        if rc != 0:
+            raise TrainingFailed("%s exited %d: %s" % (option, rc, failure_excerpt(err + "\n" + out)), "TRAINING_FAILED")
+        return out.strip()
 
     def environment(self, extra=None):
         p = self.p
@@ -400,7 +397,8 @@ class Trainer(object):
         next_renewal = started + renew_every
         with open(log_path, "wb") as log:
             try:
-                proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                # Not run_command: the command needs a process group of its own, and this loop must watch it.
+                proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,  # pylint: disable=ansible-bad-function
                                         stdin=subprocess.DEVNULL, start_new_session=True)
             except OSError as exc:
                 raise TrainingFailed("The training command %s could not start: %s" % (argv[0], exc))

@@ -14,17 +14,17 @@ version_added: 0.2.0
 description:
   - The rollout state of a model version lives in its tags (C(mlops.rollout.state), C(mlops.rollout.reason),
     C(mlops.rollout.previous_champion), C(mlops.rollout.gate), C(mlops.rollout.verdict)); the champion, the
-    previous champion and the challenger are registry aliases. This module makes one transition per call:
+    previous champion and the challenger are registry aliases. This module makes one transition per call.
   - V(register) - find the version of a run's model, or create it with the state C(REGISTERED) and its tags in one
     write; point the challenger alias at it. The same run never gets a second version.
   - V(validate) - judge the candidate on O(metrics) against the champion (like M(mlops.platform.mlflow_model_gate))
-    and record the verdict table: C(VALIDATED) or C(REJECTED). V(reject) records C(REJECTED) with O(reason).
+    and record the verdict table, C(VALIDATED) or C(REJECTED). V(reject) records C(REJECTED) with O(reason).
   - V(deploy) - C(VALIDATED) (or a C(RETIRED) former champion) becomes C(DEPLOYING); the outgoing champion is
     recorded on it. Serving then loads the candidate beside the champion; the default endpoint stays the champion's.
   - V(promote) - C(DEPLOYING) becomes C(PROMOTED), the old champion C(RETIRED) (so the state tag alone tells the
     champion), then the aliases move - previous champion, champion, challenger - last.
   - V(rollback) - the champion becomes C(ROLLED_BACK) with O(reason) and the previous champion C(PROMOTED) again;
-    the champion alias moves back. Only one step back: after it, a rollback is a no-op that says so.
+    the champion alias moves back. Only one step back; after it, a rollback is a no-op that says so.
   - V(abort) - a deployment that failed before promotion becomes C(ROLLED_BACK) with O(reason); the champion is
     untouched.
   - Every call reads the state once, refuses an illegal transition with a message that names the current state and

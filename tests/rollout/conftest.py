@@ -272,9 +272,10 @@ class Model:
             meta = self.platform.http("%s/v2/models/%s/versions/champion" % (self.platform.inference, self.name))
         except urllib.error.HTTPError:
             return None
+        prefix = "models:/%s/" % self.name
         for item in meta.get("versions") or []:
-            if item.startswith("mlflow-registry-version:"):
-                return item.split(":", 1)[1]
+            if item.startswith(prefix):
+                return item[len(prefix):]
         return None
 
     def version_ready(self, number):

@@ -105,6 +105,7 @@ class Http:
 def platform():
     with open(os.path.join(SCENARIO_DIR, "inventory", "hosts.yml")) as handle:
         inventory_vars = yaml.safe_load(handle)["all"]["vars"]
+
     def port(key):
         return int(inventory_vars[key].rsplit(":", 1)[1].split("/")[0])
 

@@ -19,7 +19,7 @@ def test_champion_points_at_the_first_version(platform, http):
 
 def test_mlserver_serves_the_champion_at_the_default_endpoint(platform, http):
     meta = http.get_json("%s/v2/models/%s/versions/champion" % (platform.seldon_url, MODEL))
-    assert meta["versions"] == ["mlflow-registry-version:1"]
+    assert meta["versions"] == ["models:/%s/1" % MODEL]
     entries = sorted(os.path.relpath(p, platform.root) for p in
                      glob.glob(os.path.join(platform.root, "seldon", "models", MODEL, "*", "model-settings.json")))
     assert entries == ["seldon/models/%s/champion/model-settings.json" % MODEL]

@@ -7,9 +7,9 @@ import pytest
 from ansible_collections.mlops.platform.plugins.module_utils import _rollout as r
 
 STATES = [None] + list(r.STATES)
-PASSED = {"passed": True, "msg": "Gate passed for version 5 of model 'm': 1 metric(s) ok; compared with alias "
-                                  "champion (version 4)", "results": [{"metric": "auc", "candidate": 0.9,
-                                                                        "baseline": 0.8, "verdict": "pass"}]}
+PASSED = {"passed": True,
+          "msg": "Gate passed for version 5 of model 'm': 1 metric(s) ok; compared with alias champion (version 4)",
+          "results": [{"metric": "auc", "candidate": 0.9, "baseline": 0.8, "verdict": "pass"}]}
 FAILED = {"passed": False, "msg": "Gate rejected version 5 of model 'm': auc 0.7 is below the minimum 0.8; "
                                   "compared with alias champion (version 4)", "results": []}
 
