@@ -181,7 +181,7 @@ class MlflowClient(ApiClient):
 
     def set_experiment_tag(self, experiment_id, key, value):
         self.call("POST", "experiments/set-experiment-tag",
-                     body={"experiment_id": experiment_id, "key": key, "value": value})
+                  body={"experiment_id": experiment_id, "key": key, "value": value})
 
     def delete_experiment_tag(self, experiment_id, key):
         self.call("POST", "experiments/delete-experiment-tag", body={"experiment_id": experiment_id, "key": key})
@@ -284,14 +284,14 @@ class MlflowClient(ApiClient):
 
     def update_model_version(self, name, version, description):
         self.call("PATCH", "model-versions/update",
-                     body={"name": name, "version": str(version), "description": description})
+                  body={"name": name, "version": str(version), "description": description})
 
     def delete_model_version(self, name, version):
         self.call("DELETE", "model-versions/delete", body={"name": name, "version": str(version)})
 
     def set_model_version_tag(self, name, version, key, value):
         self.call("POST", "model-versions/set-tag",
-                     body={"name": name, "version": str(version), "key": key, "value": value})
+                  body={"name": name, "version": str(version), "key": key, "value": value})
 
     def delete_model_version_tag(self, name, version, key):
         self.call("DELETE", "model-versions/delete-tag", body={"name": name, "version": str(version), "key": key})
@@ -299,7 +299,6 @@ class MlflowClient(ApiClient):
 
 def _tag_list(tags):
     return [{"key": str(k), "value": "" if v is None else str(v)} for k, v in sorted(tags.items())]
-
 
 
 def quote_filter_value(value):

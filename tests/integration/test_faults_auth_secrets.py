@@ -257,4 +257,3 @@ def test_version_whose_registration_fails(mlflow_server, mlflow_client, seeded, 
     assert '"msg": "%s"' % expected.format(name=name) in result.stdout
     # the same source never registers a second version, even after a failed one
     assert [v.version for v in mlflow_client.search_model_versions("name = '%s'" % name)] == ["1"]
-

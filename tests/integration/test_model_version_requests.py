@@ -44,7 +44,7 @@ CREATE = """\
 
 
 def calls(proxy, start):
-    return [(method, path.split("?")[0].replace("/api/2.0/mlflow/", "")) for method, path, _ in proxy.requests[start:]]
+    return [(method, path.split("?")[0].replace("/api/2.0/mlflow/", "")) for method, path, _answered_by in proxy.requests[start:]]
 
 
 def test_requests_per_registration(server_under_test, tmp_path):
