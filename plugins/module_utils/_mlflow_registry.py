@@ -18,7 +18,10 @@ from ansible_collections.mlops.platform.plugins.module_utils._mlflow_client impo
     tags_to_dict,
 )
 from ansible_collections.mlops.platform.plugins.module_utils._api_module import failed_to
-from ansible_collections.mlops.platform.plugins.module_utils._mlflow_source import find_registered, resolve_source
+from ansible_collections.mlops.platform.plugins.module_utils._mlflow_source import (
+    find_registered as find_registered_source,
+    resolve_source as resolve_model_source,
+)
 from ansible_collections.mlops.platform.plugins.module_utils._mlflow_tracking import plan_tags, tag_value
 
 READY = "READY"
@@ -188,6 +191,21 @@ def ensure_registered_model(module):
 
 # ---------------------------------------------------------------- model versions
 
+def resolve_source(client, source=None, run_id=None, artifact_path=None):
+    """(source to register, run_id, model_id, resolved) for the user's source options, checked to exist.
+
+    The tuple form other module_utils call; ``resolved`` is what ``_find_registered`` needs (the work is
+    ``_mlflow_source.resolve_source``, which returns that dict alone).
+    """
+    resolved = resolve_model_source(client, source, run_id, artifact_path)
+    return resolved["source"], resolved["run_id"], resolved["model_id"], resolved
+
+
+def _find_registered(client, name, source, run_id, resolved):
+    """The version of ``name`` registered from the same model under any spelling, or None (see resolve_source)."""
+    return find_registered_source(client, name, resolved)
+
+
 def wait_until_ready(client, version, timeout, poll=1.0, sleep=time.sleep, clock=time.time):
     """Poll a version until READY; RegistrationFailedError on FAILED_REGISTRATION or timeout."""
     deadline = clock() + timeout
@@ -229,7 +247,7 @@ def ensure_model_version(module):
     if p["version"] is None:
         # Which model the options name, and that it exists: a wrong path must not become a version.
         try:
-            resolved = resolve_source(client, p["source"], p["run_id"], p["artifact_path"])
+            resolved = resolve_model_source(client, p["source"], p["run_id"], p["artifact_path"])
         except MlflowError as exc:
             raise failed_to("%s model %r" % ("register a version of" if p["state"] == "present"
                                              else "find the version of", name), exc)
@@ -244,7 +262,7 @@ def ensure_model_version(module):
                 else:
                     raise
         else:
-            raw = find_registered(client, name, resolved)
+            raw = find_registered_source(client, name, resolved)
     except MlflowError as exc:
         raise failed_to("find the version of model %r" % name, exc)
     current = normalize_version(raw, aliases)

@@ -16,11 +16,13 @@ description:
     unless the run logged exactly one model) or from a source URI. The same model never creates a second
     version, whatever the spelling it was registered under; the existing version is returned and its tags and
     description are brought in line.
-  - A source that names no model is refused before anything is written, in check mode too. For a run, the
-    module reads the run and then either its MLflow 3 logged models (one search) or, for a model saved among the
-    run's artifacts (MLflow 2), the listing of O(artifact_path), which must hold an C(MLmodel) file. A run without
-    that model fails with a message that lists the models the run logged. A logged model must exist and must not
-    have ended in C(LOGGED_MODEL_UPLOAD_FAILED).
+  - A source that names no model is refused before anything is written, in check mode too. Two requests check
+    it, the run (C(runs/get)) and then its MLflow 3 logged models (C(logged-models/search), where a model of
+    that name must be) or, for a model saved among the run's artifacts (MLflow 2), the listing of
+    O(artifact_path) (C(artifacts/list), which must show an C(MLmodel) file). An MLflow 3 run whose logged models do
+    not include O(artifact_path) costs that listing as well. A V(models:/m-<id>) source is one request
+    (C(logged-models/<id>)). A logged model must exist and must not have ended in C(LOGGED_MODEL_UPLOAD_FAILED).
+    A run without the model fails with a message that lists the models the run logged.
   - "These spellings are one model: V(runs:/<run>/<path>); the run's artifact URI followed by V(/<path>)
     (V(mlflow-artifacts:/<exp>/<run>/artifacts/<path>), or the V(file:), V(s3://) ... root the server uses: what
     MLflow 2's own client stores); on MLflow 3, the logged model V(models:/m-<id>) (what MLflow 3's client stores)

@@ -474,3 +474,15 @@ def test_a_plain_uri_is_searched_by_its_prefix():
     resolved = resolve_source(server, source="s3://bucket/model")
     assert registered_filters("fraud", resolved) == ["name = 'fraud' and source_path LIKE 's3://bucket/model%'"]
     assert find_registered(server, "fraud", resolved)["version"] == "1"
+
+
+def test_the_registry_keeps_its_tuple_form_for_other_callers():
+    from ansible_collections.mlops.platform.plugins.module_utils._mlflow_registry import (
+        _find_registered,
+        resolve_source as registry_resolve_source,
+    )
+    server = mlflow2_server()
+    server.versions = [version(7, "%s/model" % ROOT, RUN)]
+    source, run_id, model_id, resolved = registry_resolve_source(server, None, RUN, None)
+    assert (source, run_id, model_id) == ("runs:/%s/model" % RUN, RUN, None)
+    assert _find_registered(server, "fraud", source, run_id, resolved)["version"] == "7"
