@@ -13,10 +13,12 @@ PYTHON_BOOT ?= $(shell for p in $$HOME/.pyenv/versions/3.12*/bin/python3.12 pyth
 PY        := $(VENV)/bin/python
 COLL_ROOT := $(CACHE)/collections
 COLL_LINK := $(COLL_ROOT)/ansible_collections/mlops/platform
+# The MLflow 2.x server the integration tier also runs against (tests/integration/README.md).
+MLFLOW2_VENV := $(CACHE)/mlflow2-venv
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT):$(VENV)/lib/ansible-collections
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: help venv collection lint sanity unit integration examples-test molecule-local rollout-test cluster-test cluster-up cluster-down test bench run stop clean
+.PHONY: help venv mlflow2-venv collection lint sanity unit integration examples-test molecule-local rollout-test cluster-test cluster-up cluster-down test bench run stop clean
 
 help:
 	@echo "make run    - bring up the local MLOps platform and run one model rollout"
@@ -31,6 +33,16 @@ $(VENV)/.stamp: requirements-test.txt
 	touch $@
 
 venv: $(VENV)/.stamp
+
+$(MLFLOW2_VENV)/.stamp: tests/support/requirements-mlflow2.txt
+	@test -n "$(PYTHON_BOOT)" || { echo "no python3.12/3.11 found" >&2; exit 1; }
+	rm -rf $(MLFLOW2_VENV)
+	$(PYTHON_BOOT) -m venv $(MLFLOW2_VENV)
+	$(MLFLOW2_VENV)/bin/python -m pip install -q --upgrade pip
+	$(MLFLOW2_VENV)/bin/python -m pip install -q -r tests/support/requirements-mlflow2.txt
+	touch $@
+
+mlflow2-venv: $(MLFLOW2_VENV)/.stamp
 
 collection: venv
 	@mkdir -p $(dir $(COLL_LINK))
@@ -56,7 +68,7 @@ sanity: collection
 unit: collection
 	PYTHONPATH=$(COLL_ROOT) $(PY) -m pytest -q -p no:cacheprovider tests/unit
 
-integration: collection
+integration: collection mlflow2-venv
 	$(PY) -m pytest -q -p no:cacheprovider tests/integration
 
 examples-test: collection

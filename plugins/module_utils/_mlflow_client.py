@@ -44,6 +44,7 @@ PAGE_LIMITS = {
     "metrics/get-history": 25000,
     "registered-models/search": 1000,
     "model-versions/search": 10000,
+    "logged-models/search": 100,
 }
 
 # The MLflow names of the shared error classes (the modules and their tests use these).
@@ -89,6 +90,14 @@ def classify_error(status, error_code, message):
         # With an MLflow error code it is a missing resource; without one, the URL is not MLflow's API at all.
         return MlflowError
     return classify_status(status)
+
+
+def endpoint_missing(exc):
+    """True when a call failed because the server lacks the endpoint (an older MLflow): HTTP 404 without an MLflow code.
+
+    Only meaningful after another call to the same server succeeded: a URL that is not MLflow's answers so too.
+    """
+    return exc.status == 404 and not exc.error_code
 
 
 class MlflowClient(ApiClient):
@@ -174,7 +183,7 @@ class MlflowClient(ApiClient):
 
     def set_experiment_tag(self, experiment_id, key, value):
         self.call("POST", "experiments/set-experiment-tag",
-                     body={"experiment_id": experiment_id, "key": key, "value": value})
+                  body={"experiment_id": experiment_id, "key": key, "value": value})
 
     def delete_experiment_tag(self, experiment_id, key):
         self.call("POST", "experiments/delete-experiment-tag", body={"experiment_id": experiment_id, "key": key})
@@ -212,6 +221,24 @@ class MlflowClient(ApiClient):
 
     def get_logged_model(self, model_id):
         return self.call("GET", "logged-models/%s" % model_id)["model"]
+
+    def search_logged_models(self, experiment_ids, filter_string=None, limit=None):
+        """MLflow 3 logged models (``{"info": ...}`` each); servers without logged models answer 404."""
+        payload = {"experiment_ids": [str(e) for e in experiment_ids]}
+        if filter_string:
+            payload["filter"] = filter_string
+        return self.paginate("POST", "logged-models/search", "models", payload, limit)
+
+    def list_run_artifacts(self, run_id, path=None):
+        """The files and directories directly under ``path`` of a run's artifacts (paths relative to the run)."""
+        params = {"run_id": run_id, "path": path}
+        files = []
+        while True:
+            page = self.call("GET", "artifacts/list", params=params)
+            files.extend(page.get("files", []))
+            if not page.get("next_page_token"):
+                return files
+            params["page_token"] = page["next_page_token"]
 
     # -- registered models -------------------------------------------------
 
@@ -274,14 +301,14 @@ class MlflowClient(ApiClient):
 
     def update_model_version(self, name, version, description):
         self.call("PATCH", "model-versions/update",
-                     body={"name": name, "version": str(version), "description": description})
+                  body={"name": name, "version": str(version), "description": description})
 
     def delete_model_version(self, name, version):
         self.call("DELETE", "model-versions/delete", body={"name": name, "version": str(version)})
 
     def set_model_version_tag(self, name, version, key, value):
         self.call("POST", "model-versions/set-tag",
-                     body={"name": name, "version": str(version), "key": key, "value": value})
+                  body={"name": name, "version": str(version), "key": key, "value": value})
 
     def delete_model_version_tag(self, name, version, key):
         self.call("DELETE", "model-versions/delete-tag", body={"name": name, "version": str(version), "key": key})
@@ -311,7 +338,6 @@ class MlflowClient(ApiClient):
 
 def _tag_list(tags):
     return [{"key": str(k), "value": "" if v is None else str(v)} for k, v in sorted(tags.items())]
-
 
 
 def quote_filter_value(value):

@@ -38,7 +38,6 @@ MLFLOW_CONNECTION_ARGSPEC = dict(
 )
 
 
-
 class MlflowModule(ApiModule):
     """AnsibleModule with the MLflow connection options merged in and a lazily built client."""
 

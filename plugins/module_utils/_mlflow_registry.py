@@ -18,6 +18,10 @@ from ansible_collections.mlops.platform.plugins.module_utils._mlflow_client impo
     tags_to_dict,
 )
 from ansible_collections.mlops.platform.plugins.module_utils._api_module import failed_to
+from ansible_collections.mlops.platform.plugins.module_utils._mlflow_source import (
+    find_registered as find_registered_source,
+    resolve_source as resolve_model_source,
+)
 from ansible_collections.mlops.platform.plugins.module_utils._mlflow_tracking import plan_tags, tag_value
 
 READY = "READY"
@@ -26,7 +30,6 @@ FAILED = "FAILED_REGISTRATION"
 
 _ALIAS_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 _RESERVED_ALIAS_RE = re.compile(r"^(latest|v\d+|version\d+)$", re.IGNORECASE)
-_RUNS_URI_RE = re.compile(r"^runs:/([^/]+)/(.+)$")
 _LOGGED_MODEL_URI_RE = re.compile(r"^models:/(m-[0-9a-f]+)/?$")
 
 
@@ -188,63 +191,19 @@ def ensure_registered_model(module):
 
 # ---------------------------------------------------------------- model versions
 
-def resolve_source(client, source=None, run_id=None, artifact_path="model"):
-    """Turn the user's source options into (source, run_id, model_id, alternatives).
+def resolve_source(client, source=None, run_id=None, artifact_path=None):
+    """(source to register, run_id, model_id, resolved) for the user's source options, checked to exist.
 
-    ``alternatives`` are other spellings of the same source that an earlier
-    registration may have stored; any of them counts as "already registered".
-
-    A run's model is looked up the way MLflow 3 stores it: as a logged model
-    (``models:/m-...``) among the run's outputs whose name is the artifact
-    path. Servers without logged models (MLflow 2) keep ``runs:/<run>/<path>``.
+    The tuple form other module_utils call; ``resolved`` is what ``_find_registered`` needs (the work is
+    ``_mlflow_source.resolve_source``, which returns that dict alone).
     """
-    if source:
-        match = _RUNS_URI_RE.match(source)
-        if match:
-            if run_id and run_id != match.group(1):
-                raise MlflowInvalidParameterError(
-                    "source %r names run %s but run_id is %s" % (source, match.group(1), run_id))
-            run_id, artifact_path = match.group(1), match.group(2).rstrip("/")
-            source = None
-    if not source:
-        try:
-            run = client.get_run(run_id)
-        except MlflowNotFoundError:
-            raise MlflowNotFoundError("Run %r does not exist" % run_id, "RESOURCE_DOES_NOT_EXIST", 404)
-        runs_uri = "runs:/%s/%s" % (run_id, artifact_path)
-        for output in (run.get("outputs") or {}).get("model_outputs", []):
-            model_id = output.get("model_id")
-            if not model_id:
-                continue
-            logged = client.get_logged_model(model_id)
-            if logged.get("info", {}).get("name") == artifact_path:
-                return "models:/%s" % model_id, run_id, model_id, [runs_uri]
-        return runs_uri, run_id, None, []
-    match = _LOGGED_MODEL_URI_RE.match(source)
-    if match:
-        model_id = match.group(1)
-        try:
-            logged = client.get_logged_model(model_id)
-        except MlflowNotFoundError:
-            raise MlflowNotFoundError("Logged model %r does not exist" % model_id, "RESOURCE_DOES_NOT_EXIST", 404)
-        logged_run = logged.get("info", {}).get("source_run_id") or None
-        if run_id and logged_run and run_id != logged_run:
-            raise MlflowInvalidParameterError(
-                "source %r was logged by run %s, not by run_id %s" % (source, logged_run, run_id))
-        return source, run_id or logged_run, model_id, []
-    return source, run_id, None, []
+    resolved = resolve_model_source(client, source, run_id, artifact_path)
+    return resolved["source"], resolved["run_id"], resolved["model_id"], resolved
 
 
-def _find_registered(client, name, source, run_id, alternatives):
-    spellings = [source] + list(alternatives)
-    if run_id:
-        found = client.search_model_versions("name=%s and run_id=%s" % (quote_filter_value(name), quote_filter_value(run_id)))
-    else:
-        found = client.search_model_versions("name=%s and source_path=%s" % (quote_filter_value(name), quote_filter_value(source)))
-    matches = [v for v in found if v.get("source") in spellings]
-    # The exact source first, then older spellings; the oldest version of each.
-    matches.sort(key=lambda v: (v.get("source") != source, int(v["version"])))
-    return matches[0] if matches else None
+def _find_registered(client, name, source, run_id, resolved):
+    """The version of ``name`` registered from the same model under any spelling, or None (see resolve_source)."""
+    return find_registered_source(client, name, resolved)
 
 
 def wait_until_ready(client, version, timeout, poll=1.0, sleep=time.sleep, clock=time.time):
@@ -285,6 +244,14 @@ def ensure_model_version(module):
     aliases = normalize_registered_model(model)["aliases"]
 
     source = run_id = model_id = None
+    if p["version"] is None:
+        # Which model the options name, and that it exists: a wrong path must not become a version.
+        try:
+            resolved = resolve_model_source(client, p["source"], p["run_id"], p["artifact_path"])
+        except MlflowError as exc:
+            raise failed_to("%s model %r" % ("register a version of" if p["state"] == "present"
+                                             else "find the version of", name), exc)
+        source, run_id, model_id = resolved["source"], resolved["run_id"], resolved["model_id"]
     try:
         if p["version"] is not None:
             try:
@@ -295,8 +262,7 @@ def ensure_model_version(module):
                 else:
                     raise
         else:
-            source, run_id, model_id, alternatives = resolve_source(client, p["source"], p["run_id"], p["artifact_path"])
-            raw = _find_registered(client, name, source, run_id, alternatives)
+            raw = find_registered_source(client, name, resolved)
     except MlflowError as exc:
         raise failed_to("find the version of model %r" % name, exc)
     current = normalize_version(raw, aliases)

@@ -11,9 +11,11 @@ from ansible_collections.mlops.platform.plugins.module_utils._mlflow_client impo
     MlflowError,
     MlflowInvalidParameterError,
     MlflowNotFoundError,
+    endpoint_missing,
     tags_to_dict,
 )
 from ansible_collections.mlops.platform.plugins.module_utils._api_module import failed_to
+from ansible_collections.mlops.platform.plugins.module_utils._http_client import redact_url
 
 DESCRIPTION_TAG = "mlflow.note.content"
 
@@ -149,10 +151,18 @@ def ensure_experiment(module):
         try:
             if restore:
                 client.restore_experiment(experiment_id)
+            for key in to_delete:  # first: a server that cannot delete tags fails before anything is written
+                try:
+                    client.delete_experiment_tag(experiment_id, key)
+                except MlflowError as exc:
+                    if not endpoint_missing(exc):
+                        raise
+                    raise MlflowInvalidParameterError(
+                        "the MLflow server at %s cannot delete experiment tags (MLflow < 3 has no "
+                        "experiments/delete-experiment-tag), so purge_tags cannot remove %s"
+                        % (redact_url(client.base_url), ", ".join("'%s'" % k for k in to_delete)))
             for key, value in sorted(to_set.items()):
                 client.set_experiment_tag(experiment_id, key, value)
-            for key in to_delete:
-                client.delete_experiment_tag(experiment_id, key)
             current = normalize_experiment(client.get_experiment(experiment_id))
         except MlflowError as exc:
             raise failed_to("update experiment %r" % name, exc)

@@ -46,6 +46,8 @@ options:
   purge_tags:
     description:
       - Remove tags that are not in O(tags). Tags whose key starts with C(mlflow.) are never removed.
+      - MLflow 2 servers cannot delete experiment tags; there a purge that has tags to remove fails before it
+        writes anything.
     type: bool
     default: false
 extends_documentation_fragment:

@@ -12,16 +12,33 @@ module: mlflow_model_version
 short_description: Register a model version idempotently, tag it, or delete it
 version_added: 0.1.0
 description:
-  - Registers a new version of a registered model from a run (O(run_id) and O(artifact_path)) or from a source URI
-    (V(runs:/<run>/<path>), a logged model V(models:/m-<id>), or a storage URI). The same source never creates a
-    second version; the existing one is returned and its tags and description are brought in line.
-  - A run's model is found the way MLflow 3 stores it, as the logged model of the run whose name is O(artifact_path);
-    on servers without logged models the source is V(runs:/<run>/<artifact_path>).
+  - Registers a new version of a registered model from the model a run logged (O(run_id), and O(artifact_path)
+    unless the run logged exactly one model) or from a source URI. The same model never creates a second
+    version, whatever the spelling it was registered under; the existing version is returned and its tags and
+    description are brought in line.
+  - A source that names no model is refused before anything is written, in check mode too. Two requests check
+    it, the run (C(runs/get)) and then its MLflow 3 logged models (C(logged-models/search), where a model of
+    that name must be) or, for a model saved among the run's artifacts (MLflow 2), the listing of
+    O(artifact_path) (C(artifacts/list), which must show an C(MLmodel) file). An MLflow 3 run whose logged models do
+    not include O(artifact_path) costs that listing as well. A V(models:/m-<id>) source is one request
+    (C(logged-models/<id>)). A logged model must exist and must not have ended in C(LOGGED_MODEL_UPLOAD_FAILED).
+    A run without the model fails with a message that lists the models the run logged.
+  - "These spellings are one model: V(runs:/<run>/<path>); the run's artifact URI followed by V(/<path>)
+    (V(mlflow-artifacts:/<exp>/<run>/artifacts/<path>), or the V(file:), V(s3://) ... root the server uses: what
+    MLflow 2's own client stores); on MLflow 3, the logged model V(models:/m-<id>) (what MLflow 3's client stores)
+    and its artifact location V(mlflow-artifacts:/<exp>/models/m-<id>/artifacts); each with or without a trailing
+    slash. On MLflow 3 a run's path that names one of its logged models is that logged model."
+  - A new version's source is V(models:/m-<id>) for a logged model and V(runs:/<run>/<path>) for a model among a
+    run's artifacts, whichever spelling was given. A storage URI outside any run or logged model is registered
+    as given, without a check.
+  - Finding an earlier version costs one model version search by run, and a second one by source when the
+    first finds none (versions registered without a run id).
   - Waits until the version is C(READY); a version that ends in C(FAILED_REGISTRATION), or stays pending past
     O(wait_timeout), fails the task with the server's status message.
   - With O(version), updates the tags and description of that version (this is how a rollout records its state
     on the version).
   - The registered model must exist (create it with M(mlops.platform.mlflow_registered_model)).
+  - Works with MLflow 2 and MLflow 3 servers; logged models (V(models:/m-<id>)) need MLflow 3.
 author:
   - mlops.platform contributors (@mlops-platform)
 options:
@@ -34,15 +51,19 @@ options:
       - An existing version to update or delete. Mutually exclusive with O(source) and O(run_id).
     type: str
   run_id:
-    description: Register the model logged by this run under O(artifact_path).
+    description:
+      - Register the model this run logged at O(artifact_path).
+      - With O(source), the run the source belongs to.
     type: str
   artifact_path:
-    description: Name (MLflow 3) or artifact path (MLflow 2) of the model within the run.
+    description:
+      - Name (MLflow 3 logged model) or artifact path (MLflow 2) of the model within the run of O(run_id).
+      - If not set, the run's only model. A run that logged no model or several fails, naming them.
     type: str
-    default: model
   source:
     description:
-      - Source URI of the version, for example V(runs:/<run>/model), V(models:/m-<id>) or V(s3://bucket/model).
+      - Source URI of the version, for example V(runs:/<run>/model), V(models:/m-<id>),
+        V(mlflow-artifacts:/1/<run>/artifacts/model) or V(s3://bucket/model).
     type: str
   description:
     description: Description of the version. Left as it is when not set.
@@ -82,16 +103,28 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Register the model of the training run (idempotent)
+- name: Register the model of the training run (idempotent; the run's only model)
   mlops.platform.mlflow_model_version:
     tracking_uri: http://127.0.0.1:5000
     name: fraud-classifier
     run_id: "{{ train_run_id }}"
-    artifact_path: model
     description: Trained by pipeline {{ pipeline_id | default('manual') }}
     tags:
       git_commit: "{{ git_commit | default('unknown') }}"
   register: __version
+
+- name: Register one of the models of a run that logged several
+  mlops.platform.mlflow_model_version:
+    tracking_uri: http://127.0.0.1:5000
+    name: fraud-classifier
+    run_id: "{{ train_run_id }}"
+    artifact_path: calibrated
+
+- name: Register what MLflow 2's client would (found, not registered again, when it already did)
+  mlops.platform.mlflow_model_version:
+    tracking_uri: http://127.0.0.1:5000
+    name: fraud-classifier
+    source: mlflow-artifacts:/1/{{ train_run_id }}/artifacts/model
 
 - name: Record the gate verdict on the version
   mlops.platform.mlflow_model_version:
@@ -176,7 +209,7 @@ def main():
             name=dict(type="str", required=True),
             version=dict(type="str"),
             run_id=dict(type="str"),
-            artifact_path=dict(type="str", default="model"),
+            artifact_path=dict(type="str"),
             source=dict(type="str"),
             description=dict(type="str"),
             tags=dict(type="dict"),
@@ -187,7 +220,8 @@ def main():
             wait_timeout=dict(type="int", default=300),
         ),
         required_one_of=[("version", "run_id", "source")],
-        mutually_exclusive=[("version", "run_id"), ("version", "source")],
+        mutually_exclusive=[("version", "run_id"), ("version", "source"), ("source", "artifact_path")],
+        required_by={"artifact_path": "run_id"},
         supports_check_mode=True,
     )
     if module.params["wait_timeout"] < 0:

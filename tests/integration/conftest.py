@@ -1,12 +1,19 @@
-"""Integration tier: every MLflow module against a real `mlflow server` on 127.0.0.1.
+"""Integration tier: every MLflow module against real `mlflow server`s on 127.0.0.1.
 
-The server (SQLite backend, local artifacts) is started once per session and
-stopped at the end. Runs and models are logged with the real `mlflow` client,
-on the test side only; the modules under test speak REST through ansible-core.
+Two servers, each SQLite + local artifacts, started once per session and stopped at the end: MLflow 3
+(the main venv) and MLflow 2 (MLFLOW2_VENV, built by `make mlflow2-venv`; the tier builds it when it is
+missing). Runs and models are logged by support/seed_runs.py with the client of the server's own
+version, on the test side only; the modules under test speak REST through ansible-core.
+
+The targets (targets/<name>/tasks/main.yml + aliases) run through `ansible-test integration --local`
+in a copy of the collection under ansible_collections/mlops/platform. The connection, a name prefix
+unique to the call and the seed go into that copy's tests/integration/integration_config.yml, which
+ansible-test hands to the target as variables (README.md in this directory).
 """
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -20,16 +27,28 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 TARGETS = os.path.join(HERE, "targets")
 INVENTORY = os.path.join(HERE, "inventory.yml")
-ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+BIN = os.path.dirname(sys.executable)
+ANSIBLE_PLAYBOOK = os.path.join(BIN, "ansible-playbook")
+ANSIBLE_TEST = os.path.join(BIN, "ansible-test")
+SEED_RUNS = os.path.join(ROOT, "tests", "support", "seed_runs.py")
+# The MLflow 2.x server (and its client, which logs the seed runs). Built by `make mlflow2-venv`.
+MLFLOW2_VENV = os.environ.get("MLOPS_TEST_MLFLOW2_VENV", os.path.join(ROOT, ".cache", "mlflow2-venv"))
 
 
-def ansible_env(extra=None):
+def discover_targets():
+    """The test targets on disk: every directory of targets/ but the setup_ ones (ansible-test hides those)."""
+    return sorted(name for name in os.listdir(TARGETS)
+                  if os.path.isdir(os.path.join(TARGETS, name)) and not name.startswith("setup_"))
+
+
+def ansible_env(extra=None, collections=True):
     env = dict(os.environ)
     for key in list(env):
-        if key.startswith("MLFLOW_"):
+        if key.startswith("MLFLOW_") or (key.startswith("ANSIBLE_") and not collections):
             del env[key]
+    if collections:
+        env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(ROOT, ".cache", "collections")
     env.update({
-        "ANSIBLE_COLLECTIONS_PATH": os.path.join(ROOT, ".cache", "collections"),
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_RETRY_FILES_ENABLED": "0",
@@ -91,7 +110,31 @@ def run_playbook(playbook, extra_vars=None, check=False, diff=False, verbosity=0
 
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory):
+    """The MLflow 3 server (the main venv's mlflow). The transport, auth and fault tests use this one."""
     server = MlflowServer(root=str(tmp_path_factory.mktemp("mlflow")))
+    server.start()
+    yield server
+    server.stop()
+
+
+def mlflow2_venv():
+    """MLFLOW2_VENV, built with the Makefile's recipe when its stamp is missing (a fresh machine)."""
+    if not os.path.exists(os.path.join(MLFLOW2_VENV, ".stamp")):
+        if "MLOPS_TEST_MLFLOW2_VENV" in os.environ:
+            pytest.fail("MLOPS_TEST_MLFLOW2_VENV=%s has no .stamp: is it a venv built by `make mlflow2-venv`?"
+                        % MLFLOW2_VENV, pytrace=False)
+        proc = subprocess.run(["make", "-C", ROOT, "mlflow2-venv"],
+                              capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            pytest.fail("`make mlflow2-venv` failed:\n%s%s" % (proc.stdout[-3000:], proc.stderr[-3000:]),
+                        pytrace=False)
+    return MLFLOW2_VENV
+
+
+@pytest.fixture(scope="session")
+def mlflow2_server(tmp_path_factory):
+    """An MLflow 2.x server (MLFLOW2_VENV: mlflow 2.22.1, SQLAlchemy < 2.1)."""
+    server = MlflowServer(root=str(tmp_path_factory.mktemp("mlflow2")), venv=mlflow2_venv())
     server.start()
     yield server
     server.stop()
@@ -105,58 +148,75 @@ def mlflow_client(mlflow_server):
     return mlflow.MlflowClient(mlflow_server.uri)
 
 
-def log_run(mlflow_server, experiment, metrics, params=None, tags=None, history=None, with_model=False):
-    """Log one finished run with the real mlflow client; returns the run id."""
-    import mlflow
-    mlflow.set_tracking_uri(mlflow_server.uri)
-    mlflow.set_experiment(experiment)
-    with mlflow.start_run() as run:
-        mlflow.log_params(params or {})
-        mlflow.set_tags(tags or {})
-        for key, points in (history or {}).items():
-            for step, value in enumerate(points):
-                mlflow.log_metric(key, value, step=step)
-        mlflow.log_metrics(metrics)
-        if with_model:
-            import numpy as np
-            from sklearn.linear_model import LogisticRegression
-            import mlflow.sklearn
-            x = np.array([[0.0, 1.0], [1.0, 0.0], [0.2, 0.9], [0.9, 0.1]])
-            y = np.array([0, 1, 0, 1])
-            model = LogisticRegression().fit(x, y)
-            mlflow.sklearn.log_model(model, name="model", input_example=x[:1])
-        return run.info.run_id
+def seed_server(server):
+    """Log the seed runs with the client of the server's own MLflow version; returns the ``seed`` variable."""
+    proc = subprocess.run([server.python, SEED_RUNS, "--uri", server.uri], capture_output=True, text=True,
+                          timeout=600, check=False)
+    if proc.returncode != 0:
+        pytest.fail("seeding %s failed:\n%s" % (server.uri, proc.stderr[-4000:]), pytrace=False)
+    return json.loads(proc.stdout)
 
 
 @pytest.fixture(scope="session")
 def seeded(mlflow_server):
-    """Runs shared by the playbooks: three scored runs (one with a model and history) and a worse model."""
-    experiment = "it-runs"
-    runs = {
-        "good": log_run(mlflow_server, experiment, {"accuracy": 0.95, "roc_auc": 0.97, "loss": 0.12},
-                        params={"C": "1.0"}, tags={"git_commit": "c0ffee"},
-                        history={"train_loss": [0.9, 0.5, 0.2]}, with_model=True),
-        "best": log_run(mlflow_server, experiment, {"accuracy": 0.97, "roc_auc": 0.99, "loss": 0.08},
-                        params={"C": "2.0"}, tags={"git_commit": "beef"}, with_model=True),
-        "worse": log_run(mlflow_server, experiment, {"accuracy": 0.80, "roc_auc": 0.85, "loss": 0.40},
-                         params={"C": "0.01"}, tags={"git_commit": "beef"}, with_model=True),
-    }
-    return {"experiment": experiment, "runs": runs}
+    """Runs shared by the targets on the MLflow 3 server (tests/support/seed_runs.py says which)."""
+    return seed_server(mlflow_server)
+
+
+@pytest.fixture(scope="session")
+def seeded2(mlflow2_server):
+    return seed_server(mlflow2_server)
+
+
+@pytest.fixture(scope="session", params=["mlflow3", "mlflow2"])
+def server_under_test(request):
+    """(server, seed) of each MLflow major version the targets run against."""
+    if request.param == "mlflow3":
+        return request.getfixturevalue("mlflow_server"), request.getfixturevalue("seeded")
+    return request.getfixturevalue("mlflow2_server"), request.getfixturevalue("seeded2")
+
+
+@pytest.fixture(scope="session")
+def collection_copy(tmp_path_factory):
+    """This collection copied to <tmp>/ansible_collections/mlops/platform, where ansible-test can run it."""
+    dest = tmp_path_factory.mktemp("ansible-test") / "ansible_collections" / "mlops" / "platform"
+    skip_at_root = {".git", ".venv", ".cache"}
+
+    def ignore(directory, names):
+        skip = {n for n in names if n in ("__pycache__", ".pytest_cache")}
+        if os.path.samefile(directory, ROOT):
+            skip |= skip_at_root & set(names)
+        elif os.path.samefile(directory, os.path.join(ROOT, "tests")):
+            skip |= {"output"} & set(names)
+        elif os.path.samefile(directory, HERE):
+            skip |= {"integration_config.yml"} & set(names)  # a hand-run's settings must not leak into the tier
+        return skip
+
+    shutil.copytree(ROOT, str(dest), ignore=ignore, symlinks=True)
+    return str(dest)
+
+
+def run_target(collection, target, variables, timeout=600):
+    """``ansible-test integration --local <target>`` in the copy, with ``variables`` in integration_config.yml."""
+    with open(os.path.join(collection, "tests", "integration", "integration_config.yml"), "w") as handle:
+        json.dump(variables, handle)  # JSON is YAML
+    cmd = [ANSIBLE_TEST, "integration", "--local", "--python", "%d.%d" % sys.version_info[:2], "--color", "no",
+           target]
+    proc = subprocess.run(cmd, cwd=collection, capture_output=True, text=True, env=ansible_env(collections=False),
+                          timeout=timeout, check=False)
+    return PlaybookResult(proc)
 
 
 @pytest.fixture
-def play(mlflow_server, seeded, tmp_path):
-    """Run a target playbook against the session server with the seeded ids and a unique prefix."""
+def play(server_under_test, collection_copy):
+    """Run a target against the server under test with its seed and a name prefix of its own."""
+    server, seed = server_under_test
 
-    def _play(target, check=False, diff=False, verbosity=0, uri=None, env=None, **extra):
-        playbook = os.path.join(TARGETS, target + ".yml")
-        extra_vars = {
-            "mlflow_uri": uri or mlflow_server.uri,
+    def _play(target):
+        return run_target(collection_copy, target, {
+            "mlflow_uri": server.uri,
             "prefix": "t%s" % uuid.uuid4().hex[:8],
-            "seed": seeded,
-        }
-        extra_vars.update(extra)
-        return run_playbook(playbook, extra_vars, check=check, diff=diff, verbosity=verbosity, env=env,
-                            tmp_path=tmp_path)
+            "seed": seed,
+        })
 
     return _play

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from conftest import TARGETS, run_playbook
+from conftest import run_playbook
 from support.fault_proxy import FaultProxy
 from support.mlflow_server import MlflowServer
 
@@ -257,10 +257,3 @@ def test_version_whose_registration_fails(mlflow_server, mlflow_client, seeded, 
     assert '"msg": "%s"' % expected.format(name=name) in result.stdout
     # the same source never registers a second version, even after a failed one
     assert [v.version for v in mlflow_client.search_model_versions("name = '%s'" % name)] == ["1"]
-
-
-def test_target_playbooks_exist():
-    """Guard against a target silently dropped from the parametrized list in test_modules.py."""
-    from test_modules import TARGETS as LISTED
-    on_disk = sorted(f[:-4] for f in os.listdir(TARGETS) if f.endswith(".yml"))
-    assert sorted(LISTED) == on_disk

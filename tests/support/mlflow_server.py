@@ -2,7 +2,9 @@
 
 SQLite backend, local artifact root, one worker, job execution off: the light
 server a test needs. ``basic_auth=True`` runs MLflow's own ``basic-auth`` app
-with an admin user whose password the caller chooses.
+with an admin user whose password the caller chooses. ``venv`` runs the
+``mlflow`` of another virtual environment (an MLflow 2.x server, say); by
+default it is the one next to the running interpreter.
 """
 
 import os
@@ -23,14 +25,19 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def mlflow_executable():
+def mlflow_executable(venv=None):
+    if venv:
+        return os.path.join(venv, "bin", "mlflow")
     here = os.path.join(os.path.dirname(sys.executable), "mlflow")
     return here if os.path.exists(here) else shutil.which("mlflow")
 
 
 class MlflowServer:
-    def __init__(self, root=None, basic_auth=False, admin_password="unused-Admin-Pw-1", port=None):
+    def __init__(self, root=None, basic_auth=False, admin_password="unused-Admin-Pw-1", port=None, venv=None):
         self.root = root or tempfile.mkdtemp(prefix="mlops-mlflow-")
+        self.venv = venv
+        # The Python of the same MLflow: a client of the server's own version runs there.
+        self.python = os.path.join(venv, "bin", "python") if venv else sys.executable
         self.port = port or free_port()
         self.basic_auth = basic_auth
         self.admin_password = admin_password
@@ -44,7 +51,7 @@ class MlflowServer:
         for key in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN"):
             env.pop(key, None)
         cmd = [
-            mlflow_executable(), "server",
+            mlflow_executable(self.venv), "server",
             "--host", "127.0.0.1", "--port", str(self.port),
             "--backend-store-uri", "sqlite:///%s" % os.path.join(self.root, "mlflow.db"),
             "--artifacts-destination", os.path.join(self.root, "artifacts"),

@@ -23,6 +23,7 @@ from ansible_collections.mlops.platform.plugins.module_utils._mlflow_client impo
     MlflowNotFoundError,
     MlflowServerError,
     classify_error,
+    endpoint_missing,
     quote_filter_value,
 )
 from ansible_collections.mlops.platform.plugins.module_utils._http_client import backoff_delay, redact_url
@@ -197,6 +198,39 @@ def test_top_one_is_one_request(scripted):
     client = client_for(server)[0]
     assert client.search_runs(["1"], order_by=["metrics.auc DESC"], limit=1) == [{"id": 9}]
     assert client.request_count == 1
+
+
+def test_logged_models_search_sends_experiments_and_filter(scripted):
+    server = scripted((200, {"models": [{"info": {"model_id": "m-1"}}], "next_page_token": "n"}, None),
+                      (200, {"models": [{"info": {"model_id": "m-2"}}]}, None))
+    client = client_for(server)[0]
+    found = client.search_logged_models([1], "source_run_id = 'r'")
+    assert [m["info"]["model_id"] for m in found] == ["m-1", "m-2"]
+    assert [(r["method"], r["path"]) for r in server.requests] == [("POST", "/api/2.0/mlflow/logged-models/search")] * 2
+    assert server.requests[0]["body"] == {"experiment_ids": ["1"], "filter": "source_run_id = 'r'", "max_results": 100}
+    assert server.requests[1]["body"]["page_token"] == "n"
+
+
+def test_run_artifacts_listing_follows_tokens(scripted):
+    server = scripted((200, {"root_uri": "mlflow-artifacts:/1/r/artifacts",
+                             "files": [{"path": "model/MLmodel", "is_dir": False}], "next_page_token": "t"}, None),
+                      (200, {"root_uri": "mlflow-artifacts:/1/r/artifacts"}, None))
+    client = client_for(server)[0]
+    assert client.list_run_artifacts("r", "model") == [{"path": "model/MLmodel", "is_dir": False}]
+    assert [r["query"] for r in server.requests] == [{"run_id": ["r"], "path": ["model"]},
+                                                     {"run_id": ["r"], "path": ["model"], "page_token": ["t"]}]
+
+
+def test_an_endpoint_an_older_server_lacks(scripted):
+    server = scripted((404, b"<!doctype html><title>404 Not Found</title>", None),
+                      (404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "no such model"}, None))
+    client = client_for(server)[0]
+    with pytest.raises(MlflowError) as missing:
+        client.get_logged_model("m-1")
+    with pytest.raises(MlflowNotFoundError) as absent:
+        client.get_logged_model("m-1")
+    assert endpoint_missing(missing.value)
+    assert not endpoint_missing(absent.value)
 
 
 def test_empty_search_returns_an_empty_list(scripted):
