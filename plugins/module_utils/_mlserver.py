@@ -66,6 +66,28 @@ LOCK_FILE = ".serve.lock"
 JOURNAL_FILE = ".serve-journal.json"
 #: How an entry names its registry version in the model-settings field ``versions``.
 REGISTRY_MARKER = "models:/%s/%s"
+#: The runtime of the placeholder that keeps the default endpoint for the champion while a model has none.
+PLACEHOLDER_MODULE = "mlops_no_default"
+PLACEHOLDER_FILE = PLACEHOLDER_MODULE + ".py"
+PLACEHOLDER_IMPLEMENTATION = PLACEHOLDER_MODULE + ".NoDefaultVersion"
+PLACEHOLDER_CODE = '''"""Written by mlops.platform.mlserver_model: the default endpoint of a model without a default version yet.
+
+It keeps the default endpoint (and its version label) for the champion: until there is one, candidates
+answer only at their own endpoints, and the first promotion is a hot reload of this entry.
+"""
+from mlserver import MLModel
+from mlserver.errors import MLServerError
+
+
+class NoDefaultVersion(MLModel):
+    async def load(self):
+        return True
+
+    async def predict(self, payload):
+        raise MLServerError(
+            "Model %s has no default version yet; ask a version at /v2/models/%s/versions/<version>/infer"
+            % (self.name, self.name), 503)
+'''
 #: The error code MlserverClient gives an error that MLServer itself explained (``{"error": ...}``).
 MLSERVER_ERROR = "MLSERVER_ERROR"
 POLL_INTERVAL = 0.2
@@ -249,14 +271,45 @@ def entry_path(repository, name, key):
     return os.path.join(repository, name, key, SETTINGS_FILE)
 
 
-def wanted_entries(name, label, default_version, versions, artifacts_dir):
-    """{key: (registry version, document)} of what must be on disk: the label first, then versions by number."""
+def entry_files(repository, name, key):
+    """The files of an entry: its model-settings.json and the placeholder's runtime file."""
+    return [entry_path(repository, name, key), os.path.join(repository, name, key, PLACEHOLDER_FILE)]
+
+
+def _read_text(path):
+    try:
+        with open(path, "r") as handle:
+            return handle.read()
+    except (IOError, OSError):
+        return None
+
+
+def placeholder_document(name, label):
+    """The entry that holds the default endpoint while there is no default version (see PLACEHOLDER_CODE)."""
+    return {"name": name, "implementation": PLACEHOLDER_IMPLEMENTATION, "versions": [],
+            "parameters": {"version": label}}
+
+
+def entry_code(document):
+    """The runtime file an entry needs beside its model-settings.json (the placeholder's), or None."""
+    return PLACEHOLDER_CODE if document.get("implementation") == PLACEHOLDER_IMPLEMENTATION else None
+
+
+def wanted_entries(name, label, default_version, versions, artifacts_dir, reserve_default=True):
+    """[(key, (registry version, document))] of what must be on disk: the label first, then versions by number.
+
+    Without a default version but with versions, the label holds a placeholder (registry version
+    None) unless ``reserve_default`` is false.
+    """
     wanted = {}
     order = []
     if default_version is not None:
         order.append(label)
         wanted[label] = (default_version, entry_document(
             name, label, default_version, artifact_path(artifacts_dir, name, default_version)))
+    elif versions and reserve_default:
+        order.append(label)
+        wanted[label] = (None, placeholder_document(name, label))
     for version in sorted(set(versions), key=int):
         order.append(version)
         wanted[version] = (version, entry_document(name, version, version, artifact_path(artifacts_dir, name, version)))
@@ -307,7 +360,8 @@ def scan_repository(repository, name):
         key = None if key is None else str(key)
         if inside and key and os.path.dirname(path) == os.path.join(own_dir, key):
             version = key if _VERSION_RE.match(key) else served_version(document, name)
-            owned[key] = {"path": path, "document": document, "version": version}
+            owned[key] = {"path": path, "document": document, "version": version,
+                          "code": _read_text(os.path.join(os.path.dirname(path), PLACEHOLDER_FILE))}
         elif inside:
             strays.append(path)
         else:
@@ -318,12 +372,13 @@ def scan_repository(repository, name):
 def plan_entries(owned, strays, wanted):
     """What to write and remove to bring the entries on disk in line: {"write", "remove", "strays"}.
 
-    ``wanted`` is the list from ``wanted_entries``. A key is written when it is missing or its file
-    differs from the wanted document in any way; a key on disk that is not wanted is removed; strays
-    are always removed.
+    ``wanted`` is the list from ``wanted_entries``. A key is written when it is missing or its files
+    differ from the wanted ones in any way; a key on disk that is not wanted is removed; strays are
+    always removed.
     """
     documents = dict((key, entry[1]) for key, entry in wanted)
-    write = [key for key, document in documents.items() if key not in owned or owned[key]["document"] != document]
+    write = [key for key, document in documents.items() if key not in owned or owned[key]["document"] != document
+             or owned[key].get("code") != entry_code(document)]
     remove = sorted(key for key in owned if key not in documents)
     return {"write": write, "remove": remove, "strays": list(strays)}
 
@@ -346,6 +401,8 @@ def describe_served(versions_by_key, label):
     parts = []
     if versions_by_key.get(label):
         parts.append("version %s as %r (the default endpoint)" % (versions_by_key[label], label))
+    elif label in versions_by_key:
+        parts.append("a placeholder as %r (no default version)" % label)
     numbered = sorted((v for k, v in versions_by_key.items() if k != label and v), key=int)
     if numbered:
         parts.append("version%s %s" % ("s" if len(numbered) > 1 else "", ", ".join(numbered)))
@@ -374,16 +431,30 @@ def write_atomic(path, text, mode=0o644):
 
 
 def remove_entry(path):
-    """Remove an entry's file and, when nothing else is left in it, its directory."""
+    """Remove a file of an entry and, when nothing of the entry is left, its directory."""
     try:
         os.remove(path)
     except OSError as exc:
         if exc.errno != errno.ENOENT:
             raise
+    directory = os.path.dirname(path)
     try:
-        os.rmdir(os.path.dirname(path))
+        if os.listdir(directory) == ["__pycache__"]:  # MLServer's import of the placeholder's runtime
+            shutil.rmtree(os.path.join(directory, "__pycache__"), ignore_errors=True)
+        os.rmdir(directory)
     except OSError:
         pass
+
+
+def write_entry(repository, name, key, document):
+    """Write an entry: the placeholder's runtime first (MLServer imports it), then its model-settings.json."""
+    settings, code_path = entry_files(repository, name, key)
+    code = entry_code(document)
+    if code is not None:
+        write_atomic(code_path, code)
+    write_atomic(settings, document_text(document))
+    if code is None and os.path.exists(code_path):
+        remove_entry(code_path)
 
 
 def document_text(document):
@@ -705,6 +776,8 @@ def failure_reason(mls, exc, wait_timeout, repository):
 def load_failure_message(name, label, key, version, reason, served_after, restore_reason=None):
     if key is None:
         what = "model %r" % name
+    elif key == label and version is None:
+        what = "the placeholder of model %r at the default endpoint" % name
     elif key == label:
         what = "version %s of model %r as %r (the default endpoint)" % (version, name, label)
     else:
@@ -743,7 +816,7 @@ class Serve(object):
         self.model_dir = os.path.join(self.artifacts_dir, self.name)
         self.journal = os.path.join(self.model_dir, JOURNAL_FILE)
         self.wanted = wanted_entries(self.name, self.label, params["default_version"], params["versions"],
-                                     self.artifacts_dir)
+                                     self.artifacts_dir, params["reserve_default"])
 
     def run(self):
         if not os.path.isdir(self.repository):
@@ -823,13 +896,14 @@ class Serve(object):
         fetched = [v for v in self._versions_to_fetch(plan)
                    if ensure_artifacts(self.get_mlflow, self.name, v, self.artifacts_dir)]
 
-        paths = [entry_path(self.repository, self.name, key) for key in plan["write"] + plan["remove"]]
+        paths = [path for key in plan["write"] + plan["remove"] for path in entry_files(self.repository, self.name, key)]
         previous = snapshot(paths + plan["strays"])
         write_atomic(self.journal, json.dumps(previous, indent=2, sort_keys=True) + "\n")
         wanted = dict(self.wanted)
         for key in plan["write"]:
-            write_atomic(entry_path(self.repository, self.name, key), document_text(wanted[key][1]))
-        for path in [entry_path(self.repository, self.name, key) for key in plan["remove"]] + plan["strays"]:
+            write_entry(self.repository, self.name, key, wanted[key][1])
+        removed = [path for key in plan["remove"] for path in entry_files(self.repository, self.name, key)]
+        for path in removed + plan["strays"]:
             remove_entry(path)
 
         deadline = self.clock() + self.wait_timeout
@@ -843,7 +917,7 @@ class Serve(object):
         else:
             served = []
         prune_artifacts(self.artifacts_dir, self.name, [artifact_path(self.artifacts_dir, self.name, v)
-                                                        for v in set(after.values())])
+                                                        for v in set(after.values()) if v])
         return self._result(True, served, diff, fetched)
 
     def _read_served(self):
@@ -861,7 +935,7 @@ class Serve(object):
         versions = []
         for key in plan["write"]:
             version = wanted[key][0]
-            if version not in versions and not is_complete(artifact_path(self.artifacts_dir, self.name, version)):
+            if version and version not in versions and not is_complete(artifact_path(self.artifacts_dir, self.name, version)):
                 versions.append(version)
         return versions
 
@@ -905,7 +979,7 @@ class Serve(object):
         })
         result["inference_url"] = self.mls.infer_url(self.name) if result["default_version"] else None
         result["version_urls"] = dict((v, self.mls.infer_url(self.name, v)) for v in result["versions"])
-        result["artifacts"] = self._artifacts(sorted(set(before.values()), key=int))
+        result["artifacts"] = self._artifacts(sorted(set(v for v in before.values() if v), key=int))
         return result
 
 

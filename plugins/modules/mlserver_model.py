@@ -44,8 +44,9 @@ options:
   default_version:
     description:
       - Registry version served at the default endpoint C(/v2/models/<name>/infer), under O(default_label).
-      - Leave it out (or V(null)) for no default entry, for example on a first deploy before any champion exists.
-        MLServer then answers the default endpoint with the highest numbered version loaded, if any.
+      - Leave it out (or V(null)) for no default version, for example on a first deploy before any champion exists.
+        With O(versions), the default endpoint then answers HTTP 503 (see O(reserve_default)); without, the model
+        is not served at all.
     type: str
   versions:
     description:
@@ -61,6 +62,18 @@ options:
         numbers as text, so the label must start with a letter or C(_) (then letters, digits, C(_), C(.) or C(-)).
     type: str
     default: champion
+  reserve_default:
+    description:
+      - What the default endpoint answers while there is no O(default_version) but there are O(versions).
+      - V(true) keeps it for the champion. The label holds a placeholder entry (a ten-line MLServer runtime the task
+        writes beside it, C(mlops_no_default.py)) that answers every request with HTTP 503 and
+        C(Model <name> has no default version yet). A candidate is then reached only at its own endpoint, and the
+        first promotion is a hot reload of the label, without a failed request.
+      - V(false) leaves no entry under the label, and MLServer answers the default endpoint with the highest numbered
+        version loaded. Its first promotion adds the label, and requests to the default endpoint fail while that
+        loads.
+    type: bool
+    default: true
   repository:
     description:
       - MLServer's model repository (its C(model_repository_root)) on this host. It must exist.
@@ -167,7 +180,7 @@ default_label:
   sample: champion
 default_version:
   description:
-    - Registry version served at the default endpoint (null when none).
+    - Registry version served at the default endpoint (null when none; see O(reserve_default)).
     - When the load failed, the one served as before.
   returned: always
   type: str
@@ -211,7 +224,9 @@ loaded:
       type: str
       sample: champion
     registry_version:
-      description: The registry version MLServer says it serves under that key (null when it does not serve it).
+      description:
+        - The registry version MLServer says it serves under that key (null when it does not serve it, and for the
+          placeholder of O(reserve_default)).
       type: str
       sample: "4"
     ready:
@@ -257,6 +272,7 @@ def main():
         default_version=dict(type="str"),
         versions=dict(type="list", elements="str", default=[]),
         default_label=dict(type="str", default="champion"),
+        reserve_default=dict(type="bool", default=True),
         repository=dict(type="path", required=True),
         artifacts_dir=dict(type="path", required=True),
         wait_timeout=dict(type="int", default=120),

@@ -41,7 +41,7 @@ class Poller(threading.Thread):
             try:
                 outcome = (started, True, predict(self.url))
             except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
-                outcome = (started, False, repr(exc))
+                outcome = (started, False, "%s: %s" % (type(exc).__name__, exc))
             with self._lock:
                 self.results.append(outcome)
             self._halt.wait(0.01)  # leave the two shared cores some room (~50-100 requests a second)

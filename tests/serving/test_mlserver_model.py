@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import time
+import urllib.error
 
 import pytest
 
@@ -191,6 +192,35 @@ def test_stage_promote_and_switch_back_without_a_failed_request(fresh, mlserver,
     assert phase.predictions[-1] == PREDICTION["1"]
     MEASUREMENTS.append("switch back: the default endpoint answered version 1 %.2f s after ansible-playbook started "
                         "(the call took %.2f s in all)" % (switch_seconds, back.seconds))
+
+
+def test_a_first_deploy_keeps_the_default_endpoint_for_the_champion(fresh, mlserver, poller):
+    staged = fresh(name=MODEL, versions=["1"]).check()
+    assert staged["default_version"] is None and staged["inference_url"] is None
+    assert staged["loaded"] == [{"mlserver_version": "champion", "registry_version": None, "ready": True},
+                                {"mlserver_version": "1", "registry_version": "1", "ready": True}]
+    assert predict(mlserver.url + "/v2/models/%s/versions/1/infer" % MODEL) == PREDICTION["1"]
+    with pytest.raises(urllib.error.HTTPError) as err:
+        predict(mlserver.url + "/v2/models/%s/infer" % MODEL)
+    assert err.value.code == 503
+    assert json.load(err.value)["error"] == (
+        "mlserver.errors.MLServerError: Model %s has no default version yet; ask a version at "
+        "/v2/models/%s/versions/<version>/infer" % (MODEL, MODEL))
+
+    default = poller(mlserver.url + "/v2/models/%s/infer" % MODEL)
+    mark = default.mark()
+    promote = fresh(name=MODEL, default_version="1")
+    promote.check()
+    default.wait_for(MIN_REQUESTS)
+    results = default.since(mark)
+    first_answer = next(i for i, r in enumerate(results) if r[1])
+    phase = Phase("first promotion of v1 (after its first answer)", results[first_answer:])
+    assert_clean(phase)
+    assert all("HTTP Error 503" in r[2] for r in results[:first_answer]), results[:first_answer][:3]
+    assert set(phase.predictions) == {PREDICTION["1"]}
+    assert served(mlserver, MODEL) == marker(MODEL, "1")
+    assert entries(mlserver, MODEL) == {"champion": marker(MODEL, "1")}
+    assert not os.path.exists(os.path.join(mlserver.repository, MODEL, "champion", "mlops_no_default.py"))
 
 
 # ---------------------------------------------------------------- failed loads and isolation

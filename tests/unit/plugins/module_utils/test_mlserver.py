@@ -93,7 +93,7 @@ class FakeMlserver(object):
         seen = set()
         for document in entries:
             key = (document.get("parameters") or {}).get("version") or "__no_version__"
-            reason = self.broken.get(document["parameters"]["uri"])
+            reason = self.broken.get(document["parameters"].get("uri"))
             if reason:
                 self.last_reason = reason
                 raise ApiServerError("POST load: HTTP 500: %s" % reason, ms.MLSERVER_ERROR, 500)
@@ -176,6 +176,7 @@ def params(tmp_path, **kw):
         "default_version": None,
         "versions": [],
         "default_label": LABEL,
+        "reserve_default": True,
         "repository": str(tmp_path / "repo"),
         "artifacts_dir": str(tmp_path / "artifacts"),
         "wait_timeout": 5,
@@ -319,6 +320,31 @@ def test_wanted_entries_point_at_the_local_copy_and_name_the_registry_version():
         "parameters": {"uri": "/srv/art/iris/3", "version": LABEL}})
 
 
+@pytest.mark.parametrize("default_version,versions,reserve,label_entry", [
+    (None, ["2"], True, "placeholder"),
+    (None, ["2"], False, None),
+    (None, [], True, None),
+    ("1", ["2"], True, "version"),
+])
+def test_the_label_holds_a_placeholder_only_without_a_default_but_with_versions(
+        default_version, versions, reserve, label_entry):
+    wanted = dict(ms.wanted_entries(NAME, LABEL, default_version, versions, "/a", reserve))
+    if label_entry is None:
+        assert LABEL not in wanted
+    elif label_entry == "placeholder":
+        assert wanted[LABEL] == (None, {"name": NAME, "implementation": "mlops_no_default.NoDefaultVersion",
+                                        "versions": [], "parameters": {"version": LABEL}})
+        assert ms.entry_code(wanted[LABEL][1]) == ms.PLACEHOLDER_CODE
+    else:
+        assert wanted[LABEL][0] == "1" and ms.entry_code(wanted[LABEL][1]) is None
+
+
+def test_the_placeholder_runtime_is_valid_python_naming_its_class():
+    compile(ms.PLACEHOLDER_CODE, ms.PLACEHOLDER_FILE, "exec")
+    assert "class NoDefaultVersion(MLModel):" in ms.PLACEHOLDER_CODE
+    assert ms.PLACEHOLDER_IMPLEMENTATION == "mlops_no_default.NoDefaultVersion"
+
+
 def test_scan_sorts_entries_into_owned_strays_and_foreign(tmp_path):
     repo = tmp_path / "repo"
 
@@ -401,6 +427,39 @@ def test_serve_stage_promote_rollback_and_rerun(env):
     assert env.entries() == {} and NAME not in env.mls.loaded and env.copies() == []
     assert env.mls.calls[-1] == ("unload", NAME)
     assert env.run()["changed"] is False
+
+
+def test_a_first_deploy_keeps_the_default_endpoint_for_the_champion(env, tmp_path):
+    label_dir = tmp_path / "repo" / NAME / LABEL
+    staged = env.run(versions=["1"])
+    assert staged["changed"] is True and staged["inference_url"] is None and staged["default_version"] is None
+    assert env.entries() == {LABEL: None, "1": "1"}
+    assert (label_dir / ms.PLACEHOLDER_FILE).read_text() == ms.PLACEHOLDER_CODE
+    assert staged["loaded"] == [{"mlserver_version": LABEL, "registry_version": None, "ready": True},
+                                {"mlserver_version": "1", "registry_version": "1", "ready": True}]
+    assert staged["artifacts"] == {"1": env.art("1")}
+    assert env.run(versions=["1"])["changed"] is False
+
+    (label_dir / ms.PLACEHOLDER_FILE).write_text("# edited\n")
+    assert env.run(versions=["1"], check_mode=True)["changed"] is True  # the runtime file is part of the entry
+    env.run(versions=["1"])
+    assert (label_dir / ms.PLACEHOLDER_FILE).read_text() == ms.PLACEHOLDER_CODE
+
+    (label_dir / "__pycache__").mkdir()  # as MLServer's import leaves it
+    promoted = env.run(default_version="1")
+    assert promoted["diff"] == {"before": {"default_version": None, "versions": ["1"]},
+                                "after": {"default_version": "1", "versions": []}}
+    assert env.entries() == {LABEL: "1"} and env.mls.loaded[NAME] == {LABEL: "1"}
+    assert not (label_dir / ms.PLACEHOLDER_FILE).exists()
+
+    env.run(versions=["1"])  # back to no default: the placeholder returns
+    env.run()
+    assert not (tmp_path / "repo" / NAME).exists() or os.listdir(str(tmp_path / "repo" / NAME)) == []
+
+
+def test_without_reserve_default_the_label_is_left_empty(env):
+    env.run(versions=["1"], reserve_default=False)
+    assert env.entries() == {"1": "1"}
 
 
 def test_an_entry_on_disk_that_mlserver_does_not_serve_is_loaded_again(env):
