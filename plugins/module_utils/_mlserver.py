@@ -70,7 +70,7 @@ REGISTRY_MARKER = "models:/%s/%s"
 PLACEHOLDER_MODULE = "mlops_no_default"
 PLACEHOLDER_FILE = PLACEHOLDER_MODULE + ".py"
 PLACEHOLDER_IMPLEMENTATION = PLACEHOLDER_MODULE + ".NoDefaultVersion"
-PLACEHOLDER_CODE = '''"""Written by mlops.platform.mlserver_model: the default endpoint of a model without a default version yet.
+PLACEHOLDER_CODE = '''"""Written by mlops.platform.mlserver_model: a model's default endpoint while it has no default.
 
 It keeps the default endpoint (and its version label) for the champion: until there is one, candidates
 answer only at their own endpoints, and the first promotion is a hot reload of this entry.
@@ -821,8 +821,8 @@ class Serve(object):
     def run(self):
         if not os.path.isdir(self.repository):
             raise ApiInvalidParameterError(
-                "repository %s is not a directory: set it to MLServer's model_repository_root (the seldon role "
-                "creates it when it installs MLServer)" % self.repository)
+                "repository %s is not a directory: set it to MLServer's model repository, the folder MLServer was "
+                "started with (mlserver start <folder>), which the seldon role creates" % self.repository)
         if self.check_mode:
             if os.path.exists(self.journal):
                 self.warn("An earlier run stopped during a change (%s is there); a run outside check mode puts the "
@@ -896,7 +896,8 @@ class Serve(object):
         fetched = [v for v in self._versions_to_fetch(plan)
                    if ensure_artifacts(self.get_mlflow, self.name, v, self.artifacts_dir)]
 
-        paths = [path for key in plan["write"] + plan["remove"] for path in entry_files(self.repository, self.name, key)]
+        paths = [path for key in plan["write"] + plan["remove"]
+                 for path in entry_files(self.repository, self.name, key)]
         previous = snapshot(paths + plan["strays"])
         write_atomic(self.journal, json.dumps(previous, indent=2, sort_keys=True) + "\n")
         wanted = dict(self.wanted)
@@ -935,7 +936,8 @@ class Serve(object):
         versions = []
         for key in plan["write"]:
             version = wanted[key][0]
-            if version and version not in versions and not is_complete(artifact_path(self.artifacts_dir, self.name, version)):
+            if version and version not in versions and not is_complete(
+                    artifact_path(self.artifacts_dir, self.name, version)):
                 versions.append(version)
         return versions
 

@@ -76,7 +76,9 @@ options:
     default: true
   repository:
     description:
-      - MLServer's model repository (its C(model_repository_root)) on this host. It must exist.
+      - MLServer's model repository on this host; it must exist. That is the folder MLServer was started with,
+        C(mlserver start <folder>), which MLServer 1.7 uses as the repository whatever C(model_repository_root) says
+        in its C(settings.json). A subdirectory of it works too (MLServer reads the whole tree).
       - The task owns C(<repository>/<name>/), with one C(<key>/model-settings.json) per entry; it refuses to run
         while entries of the model exist elsewhere in the repository.
     type: path

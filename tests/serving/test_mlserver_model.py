@@ -340,8 +340,9 @@ def test_bad_input_exact_messages(fresh, mlserver, tmp_path, case):
                       "highest and compares a label with version numbers as text, so a label starting with a digit, "
                       "'-' or '.' could sort below them"),
         "missing repository": ({"repository": str(tmp_path / "nowhere")},
-                               "repository %s is not a directory: set it to MLServer's model_repository_root (the "
-                               "seldon role creates it when it installs MLServer)" % (tmp_path / "nowhere")),
+                               "repository %s is not a directory: set it to MLServer's model repository, the folder "
+                               "MLServer was started with (mlserver start <folder>), which the seldon role creates"
+                               % (tmp_path / "nowhere")),
         "MLServer unreachable": ({"mlserver_url": "http://127.0.0.1:%d" % port, "versions": ["2"]},
                                  "Failed to ask MLServer about model %r: Cannot reach the MLServer at "
                                  "http://127.0.0.1:%d: [Errno 111] Connection refused" % (MODEL, port)),

@@ -261,8 +261,8 @@ def test_a_missing_repository_is_refused_before_anything_is_written(tmp_path):
     with pytest.raises(ApiInvalidParameterError) as err:
         task.run()
     assert str(err.value) == (
-        "repository %s is not a directory: set it to MLServer's model_repository_root (the seldon role creates it "
-        "when it installs MLServer)" % (tmp_path / "repo"))
+        "repository %s is not a directory: set it to MLServer's model repository, the folder MLServer was started "
+        "with (mlserver start <folder>), which the seldon role creates" % (tmp_path / "repo"))
     assert not (tmp_path / "artifacts").exists()
 
 
