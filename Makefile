@@ -18,7 +18,7 @@ MLFLOW2_VENV := $(CACHE)/mlflow2-venv
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT):$(VENV)/lib/ansible-collections
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: help venv mlflow2-venv collection lint sanity unit integration examples-test molecule-local rollout-test cluster-test cluster-up cluster-down test bench run stop clean
+.PHONY: help venv mlflow2-venv collection lint sanity unit integration examples-test serving-test molecule-local rollout-test cluster-test cluster-up cluster-down test bench run stop clean
 
 help:
 	@echo "make run    - bring up the local MLOps platform and run one model rollout"
@@ -73,6 +73,10 @@ integration: collection mlflow2-venv
 
 examples-test: collection
 	cd examples/breast_cancer_classifier && $(PY) -m pytest -q -p no:cacheprovider tests
+	cd examples/wine_classifier && $(PY) -m pytest -q -p no:cacheprovider tests
+
+serving-test: collection
+	$(PY) -m pytest -q -p no:cacheprovider tests/serving
 
 molecule-local: collection
 	molecule test -s local
@@ -80,7 +84,7 @@ molecule-local: collection
 rollout-test: collection
 	$(PY) -m pytest -q -p no:cacheprovider tests/rollout
 
-test: lint sanity unit integration examples-test molecule-local rollout-test cluster-test
+test: lint sanity unit integration examples-test serving-test molecule-local rollout-test cluster-test
 	@echo "make test: all tiers passed"
 
 # ---- the main job on the local target ----

@@ -212,7 +212,7 @@ def rollout(module):
     if transition == "validate" and snap.state(version) in _rollout.TRANSITIONS["validate"][0]:
         verdict = judge(client, name, p["metrics"], {"version": str(version)}, {"alias": p["champion_alias"]})
 
-    if version is None:  # check mode, a version that would be created
+    if version is None and transition == "register":  # check mode, a version that would be created
         would = {"changed": True, "transition": transition, "version": None, "state": _rollout.REGISTERED,
                  "msg": "Would register a new version of model %r from %s" % (name, raw["source"]),
                  "champion": snap.champion, "previous_champion": snap.previous,

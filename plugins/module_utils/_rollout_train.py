@@ -173,6 +173,10 @@ def failure_excerpt(text, limit=1500):
 
 
 def last_stage(text):
+    """The DVC stage that failed: from 'failed to reproduce <stage>', else the last 'Running stage <stage>'."""
+    failed = re.findall(r"failed to reproduce '([^']+)'", text)
+    if failed:
+        return failed[-1]
     stages = re.findall(r"Running stage '([^']+)'", text)
     return stages[-1] if stages else None
 
@@ -500,6 +504,8 @@ class Trainer(object):
         if params_file:
             extra["MLOPS_PARAMS_FILE"] = os.path.join(work_dir, params_file)
         env = self.environment(extra)
+        if kind == "mlflow_project":
+            del env["MLFLOW_EXPERIMENT_NAME"]  # `mlflow run` refuses both the experiment's name and its id
         argv = self.command_for(kind, work_dir, experiment_id, run_id)
         log_path = os.path.join(work_dir, ".mlops-train.log")
         started_ms = int(self.clock() * 1000)
