@@ -154,6 +154,17 @@ class Platform:
                                 env=self.env(), start_new_session=True)
         return Running(proc, log.name)
 
+    def wait_healthy(self, timeout=120):
+        """Until MLflow answers /health again."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(self.tracking_uri + "/health", timeout=2).close()
+                return
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.5)
+        raise AssertionError("MLflow did not answer /health within %ss" % timeout)
+
     # -- reading the real servers back --------------------------------------------------
 
     def client(self):

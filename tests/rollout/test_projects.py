@@ -13,7 +13,8 @@ def wine(platform, name, playbook="rollout.yml", rc=0, **extra):
 
 
 def test_plain_command_project_without_dvc_is_promoted(platform, model_name):
-    result = wine(platform, model_name)
+    # A seed of this test alone: the command trains here, instead of a run of the same lineage being reused.
+    result = wine(platform, model_name, model_rollout_params={"seed": 17})
     model = platform.model(model_name)
     assert model.versions() == [1]
     assert model.alias("champion") == "1"
@@ -33,7 +34,7 @@ def test_plain_command_project_without_dvc_is_promoted(platform, model_name):
     model.assert_consistent()
     assert model.predict(wine_request()) == [0, 0, 0]
     # The parameters reach a plain command (MLOPS_PARAMS): a new value trains and registers a new version.
-    wine(platform, model_name, model_rollout_params={"C": 0.5},
+    wine(platform, model_name, model_rollout_params={"seed": 17, "C": 0.5},
          model_rollout_gate_metrics=[{"name": "macro_f1", "min": 0.9, "compare_to_baseline": False}])
     assert model.versions() == [1, 2]
     assert model.run_params(2)["C"] == "0.5"

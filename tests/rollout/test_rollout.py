@@ -179,7 +179,7 @@ def test_bad_data_fails_the_train_step_and_registers_nothing(platform, model_nam
     result = rollout(platform, model_name, playbook="train.yml", rc=2, model_rollout_params={"data": {"corruption": "nulls"}})
     message = result.fatal_messages()[-1]
     assert message.startswith("Training failed in ")
-    assert "exited 1, stage 'validate'" in message
+    assert "(dvc repro exited 255, stage 'validate'): ERROR: data validation failed" in message
     assert "column mean_smoothness: 3 null value(s) in row(s) 0, 1, 2" in message
     assert message.endswith("Nothing was registered.")
     assert platform.model(model_name).versions() == []
