@@ -231,7 +231,14 @@ def rollout(module):
         diff["before"] = {"version": None, "state": None, "reason": None, "champion": snap.champion,
                           "previous_champion": snap.previous, "challenger": diff["before"]["challenger"]}
     execute(client, name, plan, module.check_mode)
-    if lease is not None and p["lock_ttl"] and not module.check_mode:
+    released = False
+    if lease is not None and p["release_lock"] and not module.check_mode:
+        try:
+            client.delete_registered_model_tag(name, LOCK_TAG)
+            released = True
+        except MlflowError as exc:
+            module.warn("Could not release the rollout lock on model %r: %s" % (name, exc))
+    elif lease is not None and p["lock_ttl"] and not module.check_mode:
         try:
             if float(lease.get("expires", 0)) - time.time() < p["lock_ttl"] / 2.0:
                 lease = dict(lease, expires=round(time.time() + p["lock_ttl"], 3))
@@ -240,7 +247,7 @@ def rollout(module):
             module.warn("Could not renew the rollout lock on model %r: %s" % (name, exc))
     result = plan.result()
     result.update(changed=plan.changed or created, previous_state=None if created else snap.state(version),
-                  diff=diff, writes=[describe_write(w) for w in plan.writes])
+                  diff=diff, writes=[describe_write(w) for w in plan.writes], lock_released=released)
     if verdict is not None:
         result["verdict"] = {"passed": verdict["passed"], "msg": verdict["msg"], "results": verdict["results"],
                              "baseline_note": verdict["baseline_note"]}

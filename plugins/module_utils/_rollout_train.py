@@ -425,7 +425,10 @@ class Trainer(object):
                 if stop:
                     _stop(proc)
                     break
-                self.sleep(0.5)
+                try:
+                    proc.wait(timeout=0.5)  # returns as soon as the command ends
+                except subprocess.TimeoutExpired:
+                    pass
         with open(log_path, "rb") as log:
             output = log.read().decode("utf-8", "replace")
         return proc.returncode, output, stop, self.clock() - started

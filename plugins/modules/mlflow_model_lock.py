@@ -55,9 +55,11 @@ options:
     type: float
     default: 2.0
   settle:
-    description: Seconds between writing the lease and reading it back (see the description).
+    description:
+      - Seconds between writing the lease and reading it back (see the description). A read followed by a write
+        takes some milliseconds; the default leaves a margin of more than ten times that.
     type: float
-    default: 1.5
+    default: 0.5
   create_model:
     description: Create the registered model when it does not exist.
     type: bool
@@ -146,7 +148,7 @@ def main():
             ttl=dict(type="int", default=900),
             wait_timeout=dict(type="int", default=600),
             poll=dict(type="float", default=2.0),
-            settle=dict(type="float", default=1.5),
+            settle=dict(type="float", default=0.5),
             create_model=dict(type="bool", default=True),
         ),
         required_if=[("state", "absent", ["token"])],

@@ -90,6 +90,12 @@ options:
     description: Seconds to renew the lease for (renewed when less than half is left).
     type: int
     default: 900
+  release_lock:
+    description:
+      - Release the rollout lock (held with O(lock_token)) once the transition is written - for the last step of a
+        rollout, which then needs no call of M(mlops.platform.mlflow_model_lock) of its own.
+    type: bool
+    default: false
   wait_timeout:
     description: V(register) - seconds to wait for a new version to become C(READY).
     type: int
@@ -214,6 +220,11 @@ writes:
   type: list
   elements: str
   sample: ["mlops.rollout.state=PROMOTED on version 5", "alias champion -> version 5"]
+lock_released:
+  description: Whether this call released the rollout lock (O(release_lock)).
+  returned: success
+  type: bool
+  sample: true
 msg:
   description: What happened, or why the transition is refused and what to do.
   returned: always
@@ -244,6 +255,7 @@ def main():
             previous_alias=dict(type="str", default="previous_champion"),
             lock_token=dict(type="str", no_log=False),
             lock_ttl=dict(type="int", default=900),
+            release_lock=dict(type="bool", default=False),
             wait_timeout=dict(type="int", default=300),
         ),
         mutually_exclusive=[("run_id", "version"), ("source", "version")],

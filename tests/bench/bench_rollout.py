@@ -5,10 +5,11 @@ In one process run, on a real local platform (platform.yml, throw-away root, fre
   (A) rollout.yml for a new model (a parameter change forces a retrain): lock, copy, dvc repro, register,
       gate, load beside the champion, smoke test on the version's endpoint, switch the default endpoint,
       promote, unlock;
-  (B) the same steps as a person would script them, the fastest way: dvc repro in a copy of the project, register
-      the run's model with the MLflow client, write MLServer model settings for the new version and load it through
-      the repository API (no restart), wait until it is ready, one inference request on its endpoint, point the
-      default entry at it and load again, move the alias;
+  (B) the same steps as a person would script them, the fastest way: dvc repro in a copy of the project, dvc push,
+      register
+      the run's model with the MLflow client, download its files, write MLServer model settings for the new version
+      and load it through the repository API (no restart), wait until it is ready, one inference request on its
+      endpoint, point the default entry at it and load again, move the alias;
   (R) rollback.yml: the time from its start until the default endpoint answers with the previous champion (read
       from MLServer's metadata), and until the playbook ends.
 Prints the ratio A/B (target <= 1.3) and the rollback times (target <= 5 s). Not a pass/fail test.
@@ -63,19 +64,28 @@ def by_hand(plat, seed):
                MLFLOW_EXPERIMENT_NAME=BREAST_CANCER["model_rollout_experiment"], GIT_COMMIT="bench")
     subprocess.run([os.path.join(BIN, "python"), "-m", "breast_cancer.set_params", "model.seed=%d" % seed],
                    cwd=work, check=True, env=env)
+    remote = os.path.join(plat.vars["mlops_local_root"], "dvc-remote-hand")
+    with open(os.path.join(work, ".dvc", "config.local"), "w") as handle:
+        handle.write("['remote \"bench\"']\n    url = %s\n" % remote)
     subprocess.run([os.path.join(BIN, "dvc"), "repro", "-q"], cwd=work, check=True, env=env)
+    subprocess.run([os.path.join(BIN, "dvc"), "push", "-q", "-r", "bench"], cwd=work, check=True, env=env)
     with open(os.path.join(work, "outputs", "run.json")) as handle:
         run = json.load(handle)
     client = plat.client()
     version = client.create_model_version(MODEL, run["logged_model_uri"], run_id=run["run_id"],
                                           model_id=run["model_id"]).version
     repo = os.path.join(plat.vars["mlops_local_root"], "seldon", "models", MODEL)
+    import mlflow.artifacts  # pylint: disable=import-outside-toplevel
+    local = mlflow.artifacts.download_artifacts(artifact_uri=client.get_model_version_download_uri(MODEL, version),
+                                                dst_path=os.path.join(work, "served-model"),
+                                                tracking_uri=plat.tracking_uri)
 
     def entry(key, number):
         os.makedirs(os.path.join(repo, key), exist_ok=True)
         with open(os.path.join(repo, key, "model-settings.json"), "w") as handle:
             json.dump({"name": MODEL, "implementation": "mlserver_mlflow.MLflowRuntime",
-                       "parameters": {"uri": "models:/%s/%s" % (MODEL, number), "version": key}}, handle)
+                       "versions": ["models:/%s/%s" % (MODEL, number)],
+                       "parameters": {"uri": local, "version": key}}, handle)
 
     entry(str(version), version)
     post("%s/v2/repository/models/%s/load" % (plat.inference, MODEL))
