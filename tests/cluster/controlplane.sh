@@ -558,35 +558,38 @@ nodes_ready() {
     -o 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}'
 }
 
-# apply_fixtures <run>: CRDs (waited for), cluster objects, admission policies (probed).
-# Server-side apply with one field manager, so a re-apply on reuse is a no-op unless a file
-# changed, and takes back a field a test changed.
+# apply_fixtures <run>: the CRDs (waited for until Established), the nodes and the admission
+# policies. Server-side apply with one field manager, so a re-apply on reuse is a no-op unless a
+# file changed, and takes back a field a test changed.
+APPLY=(apply --server-side --force-conflicts --field-manager=mlops-embedded)
 apply_fixtures() {
   local run="$1" log
   log="$run/logs/fixtures.log"
-  local -a apply=(apply --server-side --force-conflicts --field-manager=mlops-embedded)
   if ((BARE)); then
-    kubectl_run "$run" "${apply[@]}" -f "$HERE/kwok/nodes.yaml" >>"$log" 2>&1 \
-      || fail_up "$run" "could not create the fake nodes: $(tail -n 5 "$log")"
+    kubectl_run "$run" "${APPLY[@]}" -f "$HERE/kwok/nodes.yaml" >>"$log" 2>&1 \
+      || fail_up "$run" "could not create the fake nodes: $(grep -v serverside-applied "$log" | tail -n 5)"
     return 0
   fi
-  kubectl_run "$run" "${apply[@]}" -f "$HERE/crds/" >>"$log" 2>&1 \
-    || fail_up "$run" "could not install the CRD fixtures: $(tail -n 5 "$log")"
+  kubectl_run "$run" "${APPLY[@]}" -f "$HERE/crds/" >>"$log" 2>&1 \
+    || fail_up "$run" "could not install the CRD fixtures: $(grep -v serverside-applied "$log" | tail -n 5)"
   wait_for "$READY_TIMEOUT" "the CRD fixtures to be Established" crds_established "$run" \
     || fail_up "$run" "CRD fixtures not established: $(kubectl_run "$run" get -f "$HERE/crds/" 2>&1 | tail -n 5)"
-  kubectl_run "$run" "${apply[@]}" -f "$HERE/kwok/nodes.yaml" -f "$HERE/kwok/cluster-objects.yaml" >>"$log" 2>&1 \
-    || fail_up "$run" "could not create the cluster objects: $(tail -n 5 "$log")"
-  kubectl_run "$run" "${apply[@]}" -f "$HERE/admission.yaml" >>"$log" 2>&1 \
-    || fail_up "$run" "could not create the admission policies: $(tail -n 5 "$log")"
+  kubectl_run "$run" "${APPLY[@]}" -f "$HERE/kwok/nodes.yaml" -f "$HERE/admission.yaml" >>"$log" 2>&1 \
+    || fail_up "$run" "could not create the nodes and admission policies: $(grep -v serverside-applied "$log" | tail -n 5)"
 }
 
-wait_policies() {
-  local run="$1"
+# apply_cluster_objects <run>: once the admission policies are in force (a Route fixture needs its
+# host, a namespace its SCC ranges), the objects an OpenShift cluster starts with
+apply_cluster_objects() {
+  local run="$1" log
+  log="$run/logs/fixtures.log"
   ((BARE)) && return 0
   wait_for "$READY_TIMEOUT" "the Route admission policy" route_policy_active "$run" \
     || fail_up "$run" "the Route admission policy is not in force"
   wait_for "$READY_TIMEOUT" "the restricted-v2 admission policy" scc_policy_active "$run" \
     || fail_up "$run" "the restricted-v2 admission policy is not in force"
+  kubectl_run "$run" "${APPLY[@]}" -f "$HERE/kwok/cluster-objects.yaml" >>"$log" 2>&1 \
+    || fail_up "$run" "could not create the cluster objects: $(grep -v serverside-applied "$log" | tail -n 5)"
 }
 
 start_kwok() {
@@ -629,7 +632,7 @@ reuse() {
   UP_RUN="$run"
   log "reusing the running control plane (run dir $run): re-applying the fixtures"
   apply_fixtures "$run"
-  wait_policies "$run"
+  apply_cluster_objects "$run"
   if [[ "$(config_hash "${KWOK_CONFIG[@]}")" != "$(cat "$run/config-hash.kwok" 2>/dev/null)" ]]; then
     log "the KWOK configuration changed since KWOK started: restarting it"
     stop_component "$run" kwok || fail_up "$run" "could not stop KWOK"
@@ -782,7 +785,7 @@ do_up() {
   # the service-account controller's first work: pods in `default` need its ServiceAccount
   wait_for "$READY_TIMEOUT" "the default ServiceAccount" kubectl_run "$run" get serviceaccount default -n default \
     || fail_up "$run" "kube-controller-manager did not create the default ServiceAccount"
-  wait_policies "$run"
+  apply_cluster_objects "$run"
   wait_standin "$run"
   rm -f "$run/starting"
   is_running || fail_up "$run" "a component exited during start-up"
