@@ -4,11 +4,11 @@ Each example below is created as a server dry run with strict field validation, 
 fixture does not declare fails the test instead of being pruned silently.
 """
 
-import os
-
 import pytest
 import yaml
 from kubernetes import client as k8s_client
+
+from conftest import fixture_crds, require_kind
 
 EXAMPLES = yaml.safe_load_all("""
 apiVersion: route.openshift.io/v1
@@ -240,6 +240,139 @@ spec:
   resyncPeriod: 10m
   configMapRef: {name: dashboards, key: model-serving.json}
   datasources: [{inputName: DS_PROMETHEUS, datasourceName: Prometheus}]
+---
+apiVersion: project.openshift.io/v1
+kind: ProjectRequest
+metadata: {name: mlops-fixture-request}
+displayName: MLOps
+description: models and their serving
+---
+apiVersion: oauth.openshift.io/v1
+kind: OAuthClient
+metadata: {name: jupyterhub}
+secret: not-a-real-secret
+redirectURIs: [https://jupyterhub-mlops.apps.example.com/hub/oauth_callback]
+grantMethod: auto
+accessTokenMaxAgeSeconds: 86400
+---
+apiVersion: console.openshift.io/v1
+kind: ConsoleLink
+metadata: {name: mlflow}
+spec:
+  href: https://mlflow-mlops.apps.example.com
+  text: MLflow
+  location: ApplicationMenu
+  applicationMenu: {section: MLOps, imageURL: https://mlflow-mlops.apps.example.com/static-files/favicon.ico}
+---
+apiVersion: security.openshift.io/v1
+kind: SecurityContextConstraints
+metadata: {name: mlops-nonroot}
+allowHostDirVolumePlugin: false
+allowHostIPC: false
+allowHostNetwork: false
+allowHostPID: false
+allowHostPorts: false
+allowPrivilegedContainer: false
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: false
+requiredDropCapabilities: [ALL]
+runAsUser: {type: MustRunAsNonRoot}
+seLinuxContext: {type: MustRunAs}
+fsGroup: {type: RunAsAny}
+supplementalGroups: {type: RunAsAny}
+volumes: [configMap, emptyDir, persistentVolumeClaim, projected, secret]
+users: [system:serviceaccount:mlops:mlflow]
+---
+apiVersion: operators.coreos.com/v1alpha1
+kind: CatalogSource
+metadata: {name: mlops-catalog}
+spec:
+  sourceType: grpc
+  image: registry.invalid/mlops/catalog:latest
+  displayName: MLOps catalog
+  publisher: mlops.platform
+  updateStrategy: {registryPoll: {interval: 30m}}
+---
+apiVersion: packages.operators.coreos.com/v1
+kind: PackageManifest
+metadata: {name: example-operator}
+spec: {}
+status:
+  catalogSource: mlops-catalog
+  catalogSourceNamespace: openshift-marketplace
+  packageName: example-operator
+  defaultChannel: stable
+  channels:
+    - name: stable
+      currentCSV: example-operator.v1.0.0
+      currentCSVDesc:
+        version: 1.0.0
+        installModes: [{type: AllNamespaces, supported: true}]
+      entries: [{name: example-operator.v1.0.0, version: 1.0.0}]
+---
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: train-run}
+spec:
+  taskRef: {name: train}
+  params: [{name: model-name, value: iris}]
+  serviceAccountName: pipeline
+  timeout: 30m0s
+  workspaces: [{name: source, emptyDir: {}}]
+---
+apiVersion: grafana.integreatly.org/v1beta1
+kind: GrafanaFolder
+metadata: {name: mlops}
+spec:
+  instanceSelector: {matchLabels: {dashboards: mlops}}
+  title: MLOps
+  permissions: '{"items": [{"role": "Viewer", "permission": 1}]}'
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: mlops-fixture-class}
+spec:
+  controllerName: example.com/gateway-controller
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: serving}
+spec:
+  gatewayClassName: mlops-standin
+  listeners:
+    - name: http
+      port: 80
+      protocol: HTTP
+      allowedRoutes: {namespaces: {from: Same}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: iris}
+spec:
+  parentRefs: [{name: serving, sectionName: http}]
+  hostnames: [iris.example.com]
+  rules:
+    - matches: [{path: {type: PathPrefix, value: /v2/models/iris}}]
+      backendRefs:
+        - {name: iris-primary, port: 8000, weight: 90}
+        - {name: iris-canary, port: 8000, weight: 10}
+---
+apiVersion: objectbucket.io/v1alpha1
+kind: ObjectBucketClaim
+metadata: {name: mlflow-artifacts}
+spec:
+  generateBucketName: mlflow
+  storageClassName: openshift-storage.noobaa.io
+  additionalConfig: {maxSize: 10Gi}
+---
+apiVersion: objectbucket.io/v1alpha1
+kind: ObjectBucket
+metadata: {name: obc-mlops-mlflow-artifacts}
+spec:
+  storageClassName: openshift-storage.noobaa.io
+  reclaimPolicy: Delete
+  claimRef: {namespace: mlops, name: mlflow-artifacts}
+  endpoint: {bucketHost: s3.openshift-storage.svc, bucketPort: 443, bucketName: mlflow-1234, region: us-east-1}
 """)
 EXAMPLES = [doc for doc in EXAMPLES if doc]
 
@@ -255,12 +388,9 @@ def _plural_and_scope(cluster, doc):
 
 
 def test_every_fixture_kind_has_an_example():
-    crd_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "crds")
-    kinds = set()
-    for name in os.listdir(crd_dir):
-        with open(os.path.join(crd_dir, name)) as handle:
-            kinds |= {d["spec"]["names"]["kind"] for d in yaml.safe_load_all(handle) if d}
-    assert kinds == {d["kind"] for d in EXAMPLES}
+    kinds = [d["spec"]["names"]["kind"] for d in fixture_crds()]
+    assert len(kinds) == len(set(kinds)), "a kind is defined twice"
+    assert set(kinds) == {d["kind"] for d in EXAMPLES}
 
 
 def _contains(actual, expected, path="$"):
@@ -280,6 +410,7 @@ def _contains(actual, expected, path="$"):
 
 @pytest.mark.parametrize("doc", EXAMPLES, ids=[d["kind"] for d in EXAMPLES])
 def test_fixture_accepts_a_role_style_object(cluster, namespace, doc):
+    require_kind(cluster, doc["apiVersion"], doc["kind"])
     group, version, plural, scope = _plural_and_scope(cluster, doc)
     custom = cluster.custom()
     if scope == "Cluster":

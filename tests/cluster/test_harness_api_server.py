@@ -36,7 +36,7 @@ def _api_error(call):
 
 
 def test_crd_schema_rejects_wrong_enum_through_kubernetes_core(playbook, namespace):
-    run = playbook("route", test_namespace=namespace, test_termination="edg")
+    run = playbook("harness_route", test_namespace=namespace, test_termination="edg")
     result = run["Apply the Route"]
     assert result["failed"] is True
     assert result["reason"] == "Unprocessable Entity"
@@ -126,11 +126,11 @@ def test_service_account_is_denied_without_binding_and_allowed_with_one(
                 test_ca_cert=cluster.ca_file(), test_token=token,
                 test_admin_kubeconfig=cluster.kubeconfig)
     # the same denial seen through kubernetes.core, authenticated by the token only
-    denied = playbook("rbac", env={"K8S_AUTH_KUBECONFIG": None}, test_grant=False, **auth)
+    denied = playbook("harness_rbac", env={"K8S_AUTH_KUBECONFIG": None}, test_grant=False, **auth)
     assert denied["List ConfigMaps as the ServiceAccount"]["failed"] is True
     assert "403" in denied["List ConfigMaps as the ServiceAccount"]["msg"]
 
-    granted = playbook("rbac", env={"K8S_AUTH_KUBECONFIG": None}, **auth)
+    granted = playbook("harness_rbac", env={"K8S_AUTH_KUBECONFIG": None}, **auth)
     assert granted.rc == 0, granted
     listed = granted["List ConfigMaps as the ServiceAccount"]
     assert listed.get("failed") is not True, granted
