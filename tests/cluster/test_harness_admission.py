@@ -59,10 +59,12 @@ def test_subdomain_route_gets_no_host_but_is_admitted_under_the_router_domain(cl
 
 @pytest.mark.standin("mlops-standin-route-tls")
 @pytest.mark.parametrize("sent, stored", [
-    ({"termination": "Edge", "insecureEdgeTerminationPolicy": "Redirect"}, "edge"),
-    ({"termination": "Reencrypt"}, "reencrypt"),
-    ({"termination": "Passthrough"}, "passthrough"),
     ({"insecureEdgeTerminationPolicy": "Allow"}, "edge"),          # no termination: edge
+    ({}, "edge"),
+    # the spellings openshift-apiserver accepts; stored as sent (see crds/openshift.yaml)
+    ({"termination": "Edge", "insecureEdgeTerminationPolicy": "Redirect"}, "Edge"),
+    ({"termination": "Reencrypt"}, "Reencrypt"),
+    ({"termination": "Passthrough"}, "Passthrough"),
     ({"termination": "reencrypt"}, "reencrypt"),
 ])
 def test_route_tls_termination_is_defaulted_like_openshift(cluster, namespace, sent, stored):

@@ -47,10 +47,11 @@ def test_crd_schema_rejects_wrong_enum_through_kubernetes_core(playbook, namespa
     assert status["reason"] == "Invalid"
     assert status["message"] == ('Route.route.openshift.io "iris" is invalid: spec.tls.termination: '
                                  'Unsupported value: "edg": supported values: "edge", "passthrough", '
-                                 '"reencrypt"')
+                                 '"reencrypt", "Edge", "Passthrough", "Reencrypt"')
     assert status["details"]["causes"] == [{
         "reason": "FieldValueNotSupported",
-        "message": 'Unsupported value: "edg": supported values: "edge", "passthrough", "reencrypt"',
+        "message": ('Unsupported value: "edg": supported values: "edge", "passthrough", "reencrypt", '
+                    '"Edge", "Passthrough", "Reencrypt"'),
         "field": "spec.tls.termination"}]
     # nothing was stored, and the admission stand-in never saw it
     assert "Wait for the router to admit the Route" not in run.tasks or \
