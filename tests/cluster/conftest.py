@@ -156,7 +156,9 @@ class Cluster:
     def events(self, namespace, name):
         """(type, reason, message, source component) of the events about the object `name`."""
         found = self.core().list_namespaced_event(namespace, field_selector="involvedObject.name=" + name)
-        return sorted((e.type, e.reason, e.message, e.source.component if e.source else None) for e in found.items)
+        return sorted((e.type, e.reason, e.message,
+                       (e.source.component if e.source and e.source.component else None) or e.reporting_component)
+                      for e in found.items)
 
 
 def _controlplane(*args, timeout=3600):
