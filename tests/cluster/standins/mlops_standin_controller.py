@@ -654,7 +654,7 @@ class Controller:
         if existing is not None:
             if annotations(existing).get("service.beta.openshift.io/originating-service-uid") != meta(service, "uid"):
                 message = "secret/%s references serviceUID %s, which does not match %s" % (
-                    secret_name, annotations(existing).get("service.beta.openshift.io/originating-service-uid"),
+                    secret_name, annotations(existing).get("service.beta.openshift.io/originating-service-uid", ""),
                     meta(service, "uid"))
                 if annotations(service).get("service.beta.openshift.io/serving-cert-generation-error") != message:
                     self.api.patch("Service", namespace, meta(service, "name"), {"metadata": {"annotations": {
