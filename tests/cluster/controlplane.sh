@@ -879,7 +879,7 @@ do_env() {
 
 do_info() {
   local run c
-  printf 'checkout=%s\nstate_dir=%s\n' "$ROOT" "$STATE_DIR"
+  printf 'checkout=%s\nstate_dir=%s\nbin_dir=%s\n' "$ROOT" "$STATE_DIR" "$CACHE_ROOT/$(cache_key)/bin"
   run="$(run_dir)" || return 0
   printf 'run_dir=%s\n' "$run"
   if load_ports "$run"; then
