@@ -409,8 +409,9 @@ def _contains(actual, expected, path="$"):
 
 
 @pytest.mark.parametrize("doc", EXAMPLES, ids=[d["kind"] for d in EXAMPLES])
-def test_fixture_accepts_a_role_style_object(cluster, namespace, doc):
-    require_kind(cluster, doc["apiVersion"], doc["kind"])
+def test_fixture_accepts_a_role_style_object(cluster, request, doc):
+    require_kind(cluster, doc["apiVersion"], doc["kind"])     # before a namespace is made for nothing
+    namespace = request.getfixturevalue("namespace")
     group, version, plural, scope = _plural_and_scope(cluster, doc)
     custom = cluster.custom()
     if scope == "Cluster":

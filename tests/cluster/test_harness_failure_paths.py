@@ -149,16 +149,16 @@ def _job_failed(cluster, namespace, name):
 
 
 @pytest.mark.standin("mlops-pod-job-failed (KWOK stage)")
-@pytest.mark.parametrize("where", ["pod-template", "job"])
-def test_failure_switch_makes_a_jobs_pods_exit_1_until_the_backoff_limit(cluster, namespace, where):
+@pytest.mark.parametrize("where, backoff", [("pod-template", 1), ("job", 0)])
+def test_failure_switch_makes_a_jobs_pods_exit_1_until_the_backoff_limit(cluster, namespace, where, backoff):
     message = "alembic.util.exc.CommandError: Can't locate revision"
-    body = _job("db-upgrade", **({"template_annotations": {FAIL: message}} if where == "pod-template"
-                                 else {"annotations": {FAIL: message}}))
+    body = _job("db-upgrade", backoff=backoff, **({"template_annotations": {FAIL: message}} if where == "pod-template"
+                                                  else {"annotations": {FAIL: message}}))
     k8s_client.BatchV1Api(cluster.api).create_namespaced_job(namespace, body)
     failed = wait_until(lambda: _job_failed(cluster, namespace, "db-upgrade"), 60, "the Job to fail")
     assert (failed.reason, failed.message) == ("BackoffLimitExceeded", "Job has reached the specified backoff limit")
     pods = cluster.core().list_namespaced_pod(namespace, label_selector="job-name=db-upgrade").items
-    assert len(pods) == 2                                   # the first try and one retry (backoffLimit 1)
+    assert len(pods) == backoff + 1                         # the first try and backoffLimit retries
     for found in pods:
         assert found.status.phase == "Failed"
         terminated = found.status.container_statuses[0].state.terminated

@@ -150,7 +150,7 @@ def test_bare_control_plane_as_an_external_cluster(other):
         assert kubectl(kubeconfig, "get", "crd", "-o", "name").stdout == ""
         tests = [os.path.join(HERE, "test_harness_crd_fixtures.py"),
                  os.path.join(HERE, "test_harness_tekton.py") + "::test_eventlistener_gets_its_service_and_address",
-                 os.path.join(HERE, "test_harness_workloads.py") + "::test_deployment_available_idempotent_and_removed"]
+                 os.path.join(HERE, "test_harness_api_server.py") + "::test_fake_nodes_are_ready_and_schedulable"]
         external = {"MLOPS_TEST_KUBECONFIG": kubeconfig}
         skipped = run(sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", *tests, env=external)
         assert skipped.returncode == 0, skipped.stdout[-4000:]
@@ -159,7 +159,7 @@ def test_bare_control_plane_as_an_external_cluster(other):
         assert "stand-in only: on the embedded control plane Tekton (stand-in controller) answers; on " \
                "MLOPS_TEST_KUBECONFIG the real controller would have to, and this test does not assume it is " \
                "installed" in skipped.stdout
-        # what needs no fixture and no stand-in runs: the kind list and the Deployment lifecycle
+        # what needs no fixture and no stand-in runs: the kind list and the nodes
         expected = r"^2 passed, %d skipped in " % (len(EXAMPLES) + 1)     # every example, and the stand-in test
         assert re.search(expected, skipped.stdout, re.M), skipped.stdout[-2000:]
         assert kubectl(kubeconfig, "get", "crd", "-o", "name").stdout == ""
