@@ -54,21 +54,21 @@ def test_project_makes_its_namespace_and_takes_it_along(cluster):
 
 
 @pytest.mark.standin("openshift-apiserver project requests (stand-in controller)")
-def test_community_okd_k8s_creates_a_project_through_a_project_request(cluster, playbook):
+def test_community_okd_k8s_creates_a_project_through_a_project_request(cluster, adhoc):
     name = "mlops-p-" + uuid.uuid4().hex[:6]
+    project = {"state": "present", "definition": {
+        "apiVersion": PROJECT, "kind": "Project", "metadata": {"name": name},
+        "displayName": "MLOps serving", "description": "models and their canaries"}}
     try:
-        first = playbook("harness_project", test_project=name)
-        assert first.rc == 0, first
-        assert first["Request the Project"]["changed"] is True
-        assert first["Request the Project"]["method"] == "create"
+        first = adhoc("community.okd.k8s", **project)
+        assert first["changed"] is True and first["method"] == "create", first
         namespace = wait_until(lambda: _namespace_active(cluster, name), 30, "the requested Project's Namespace")
         assert namespace.metadata.annotations["openshift.io/display-name"] == "MLOps serving"
         assert namespace.metadata.annotations["openshift.io/description"] == "models and their canaries"
         # as on OpenShift, the request is not kept
         wait_until(lambda: cluster.read(PROJECT, "ProjectRequest", name) is None, 30, "the ProjectRequest to go")
-        again = playbook("harness_project", test_project=name)
-        assert again.rc == 0, again
-        assert again["Request the Project"]["changed"] is False
+        again = adhoc("community.okd.k8s", **project)
+        assert again["changed"] is False, again
     finally:
         cluster.delete(PROJECT, "Project", name)
     wait_until(lambda: _gone(cluster, name), 60, "the Namespace to go")
