@@ -405,7 +405,7 @@ class Queue:
             while True:
                 moment = time.monotonic()
                 while self.delayed and self.delayed[0][0] <= moment:
-                    _, key = heapq.heappop(self.delayed)
+                    key = heapq.heappop(self.delayed)[1]
                     if key not in self.queued:
                         self.queued.add(key)
                         self.ready.append(key)
@@ -1129,11 +1129,11 @@ class Controller:
         elif task_spec is None:
             task = self.cached("Task", namespace, ref.get("name"))
             if task is None:
+                missing = condition("Succeeded", "False", "CouldntGetTask",
+                                    'Error retrieving task for taskrun %s/%s: tasks.tekton.dev "%s" not found'
+                                    % (namespace, name, ref.get("name")), previous)
                 self.api.set_status("TaskRun", run, {"startTime": status.get("startTime") or now(),
-                                                     "completionTime": now(), "conditions": [condition(
-                    "Succeeded", "False", "CouldntGetTask",
-                    'Error retrieving task for taskrun %s/%s: tasks.tekton.dev "%s" not found'
-                    % (namespace, name, ref.get("name")), previous)]})
+                                                     "completionTime": now(), "conditions": [missing]})
                 return None
             task_spec = task.get("spec") or {}
         steps = [s.get("name") or "unnamed-%d" % i for i, s in enumerate((task_spec or {}).get("steps") or [])] \
@@ -1335,8 +1335,7 @@ class Controller:
                 self.api.event(claim, "Warning", "ProvisioningFailed",
                                'error provisioning bucket: %s "%s" already exists' % (kind.lower(), name), OBC_PROVISIONER)
                 return None
-        bucket = spec.get("bucketName") or "%s-%s" % (spec.get("generateBucketName") or name,
-                                                     meta(claim, "uid"))
+        bucket = spec.get("bucketName") or "%s-%s" % (spec.get("generateBucketName") or name, meta(claim, "uid"))
         endpoint = {"bucketHost": "s3.openshift-storage.svc", "bucketPort": 443, "bucketName": bucket,
                     "region": "us-east-1", "subRegion": "", "additionalConfig": spec.get("additionalConfig") or {}}
         note = standin_note("lib-bucket-provisioner (NooBaa): the bucket of an ObjectBucketClaim")
@@ -1362,7 +1361,7 @@ class Controller:
             "metadata": {"name": name, "namespace": namespace, "labels": obc_labels, "annotations": note,
                          "ownerReferences": owner},
             "type": "Opaque",
-            "stringData": {"AWS_ACCESS_KEY_ID": "".join(secrets.choice(alphabet) for _ in range(20)),
+            "stringData": {"AWS_ACCESS_KEY_ID": "".join(secrets.choice(alphabet) for _index in range(20)),
                            "AWS_SECRET_ACCESS_KEY": secrets.token_urlsafe(30)}})
         self.api.patch("ObjectBucketClaim", namespace, name, {"spec": {"bucketName": bucket,
                                                                        "objectBucketName": bucket_name}})
