@@ -200,8 +200,6 @@ do_build() {
 }
 
 # ============================================================================================
-
-# ============================================================================================
 # processes: a PID file holds "<pid> <start time>", so a reused PID never passes for ours
 # ============================================================================================
 # proc_alive <pid> <start time>: that very process exists and has not exited (a zombie has)

@@ -70,4 +70,7 @@ if [[ "${MLOPS_CLUSTER_SKIP_MOLECULE:-0}" != 1 ]]; then
   }
   log "molecule cluster_smoke took $((SECONDS - t2))s"
 fi
+if [[ -z "${MLOPS_TEST_KUBECONFIG:-}" ]]; then
+  "$CONTROLPLANE" status 2>&1 | sed 's/^\[controlplane\]/[cluster-test] after the tier:/' >&2 || true
+fi
 log "cluster tier passed in $((SECONDS - t0))s"

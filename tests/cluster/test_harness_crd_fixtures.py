@@ -4,9 +4,13 @@ Each example below is created as a server dry run with strict field validation, 
 fixture does not declare fails the test instead of being pruned silently.
 """
 
+import functools
+import json
+
 import pytest
 import yaml
 from kubernetes import client as k8s_client
+from kubernetes.client.rest import ApiException
 
 from conftest import fixture_crds, require_kind
 
@@ -421,3 +425,58 @@ def test_fixture_accepts_a_role_style_object(cluster, request, doc):
         created = custom.create_namespaced_custom_object(
             group, version, namespace, plural, doc, dry_run="All", field_validation="Strict")
     _contains(created, doc)
+
+
+REFUSED = [
+    ({"apiVersion": "console.openshift.io/v1", "kind": "ConsoleLink", "metadata": {"name": "plain-http"},
+      "spec": {"href": "http://mlflow.example.com", "text": "MLflow", "location": "HelpMenu"}},
+     'ConsoleLink.console.openshift.io "plain-http" is invalid: spec.href: Invalid value: "http://mlflow.example.com": '
+     'spec.href in body should match \'^https://\''),
+    ({"apiVersion": "console.openshift.io/v1", "kind": "ConsoleLink", "metadata": {"name": "no-section"},
+      "spec": {"href": "https://mlflow.example.com", "text": "MLflow", "location": "ApplicationMenu"}},
+     'ConsoleLink.console.openshift.io "no-section" is invalid: spec: Invalid value: '
+     "applicationMenu is required when location is ApplicationMenu"),
+    ({"apiVersion": "oauth.openshift.io/v1", "kind": "OAuthClient", "metadata": {"name": "hub"}, "grantMethod": "auto-approve"},
+     'OAuthClient.oauth.openshift.io "hub" is invalid: grantMethod: Unsupported value: "auto-approve": '
+     'supported values: "auto", "prompt"'),
+    ({"apiVersion": "tekton.dev/v1", "kind": "TaskRun", "metadata": {"name": "both"},
+      "spec": {"taskRef": {"name": "train"}, "taskSpec": {"steps": [{"image": "registry.invalid/x"}]}}},
+     'TaskRun.tekton.dev "both" is invalid: spec: Invalid value: '
+     "expected exactly one, got both: spec.taskRef, spec.taskSpec"),
+    ({"apiVersion": "grafana.integreatly.org/v1beta1", "kind": "GrafanaFolder", "metadata": {"name": "two-parents"},
+      "spec": {"instanceSelector": {}, "title": "MLOps", "parentFolderUID": "a", "parentFolderRef": "b"}},
+     'GrafanaFolder.grafana.integreatly.org "two-parents" is invalid: spec: Invalid value: '
+     "Only one of parentFolderUID or parentFolderRef can be set"),
+    ({"apiVersion": "security.openshift.io/v1", "kind": "SecurityContextConstraints", "metadata": {"name": "half"},
+      "allowPrivilegedContainer": False},
+     'SecurityContextConstraints.security.openshift.io "half" is invalid: [allowHostDirVolumePlugin: Required value, '
+     "allowHostIPC: Required value, allowHostNetwork: Required value, allowHostPID: Required value, "
+     "allowHostPorts: Required value, readOnlyRootFilesystem: Required value]"),
+    ({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "heavy"},
+      "spec": {"rules": [{"backendRefs": [{"name": "iris", "port": 8000, "weight": 1000001}]}]}},
+     'HTTPRoute.gateway.networking.k8s.io "heavy" is invalid: spec.rules[0].backendRefs[0].weight: Invalid value: '
+     "1000001: spec.rules[0].backendRefs[0].weight in body should be less than or equal to 1000000"),
+    ({"apiVersion": "objectbucket.io/v1alpha1", "kind": "ObjectBucketClaim", "metadata": {"name": "odd"},
+      "spec": {"storageClassName": "openshift-storage.noobaa.io"}, "status": {"phase": "Lost"}},
+     None),     # status is a subresource: ignored on create, so this one is accepted
+]
+
+
+@pytest.mark.parametrize("doc, message", REFUSED, ids=[d["metadata"]["name"] for d, _m in REFUSED])
+def test_fixture_refuses_what_the_real_api_refuses(cluster, request, doc, message):
+    require_kind(cluster, doc["apiVersion"], doc["kind"])
+    group, version, plural, scope = _plural_and_scope(cluster, doc)
+    custom = cluster.custom()
+    kwargs = {"dry_run": "All", "field_validation": "Strict"}
+    if scope == "Cluster":
+        create = functools.partial(custom.create_cluster_custom_object, group, version, plural, doc, **kwargs)
+    else:
+        create = functools.partial(custom.create_namespaced_custom_object, group, version,
+                                   request.getfixturevalue("namespace"), plural, doc, **kwargs)
+    if message is None:
+        assert "status" not in create()
+        return
+    with pytest.raises(ApiException) as info:
+        create()
+    assert info.value.status == 422
+    assert json.loads(info.value.body)["message"] == message

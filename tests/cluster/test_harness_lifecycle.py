@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from conftest import CONTROLPLANE, HERE, ROOT, load_manifests
-from test_harness_crd_fixtures import EXAMPLES
+from test_harness_crd_fixtures import EXAMPLES, REFUSED
 
 pytestmark = pytest.mark.lifecycle
 
@@ -160,7 +160,8 @@ def test_bare_control_plane_as_an_external_cluster(other):
                "MLOPS_TEST_KUBECONFIG the real controller would have to, and this test does not assume it is " \
                "installed" in skipped.stdout
         # what needs no fixture and no stand-in runs: the kind list and the nodes
-        expected = r"^2 passed, %d skipped in " % (len(EXAMPLES) + 1)     # every example, and the stand-in test
+        # every example and every refusal (their kinds are not served), and the stand-in test
+        expected = r"^2 passed, %d skipped in " % (len(EXAMPLES) + len(REFUSED) + 1)
         assert re.search(expected, skipped.stdout, re.M), skipped.stdout[-2000:]
         assert kubectl(kubeconfig, "get", "crd", "-o", "name").stdout == ""
 
