@@ -12,11 +12,14 @@ the session. Tests marked `standin` need a stand-in of the embedded control plan
 there, with the reason; tests that need a kind the cluster does not serve are skipped too.
 """
 
+import atexit
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 
@@ -121,8 +124,12 @@ class Cluster:
 
     @property
     def dynamic(self):
+        """A dynamic client whose discovery cache belongs to this session (the default cache file
+        in /tmp is shared by every session that talks to the same host:port)."""
         if self._dynamic is None:
-            self._dynamic = DynamicClient(self.api)
+            cache = tempfile.mkdtemp(prefix="mlops-cluster-discovery-")
+            atexit.register(shutil.rmtree, cache, True)
+            self._dynamic = DynamicClient(self.api, cache_file=os.path.join(cache, "discovery.json"))
         return self._dynamic
 
     def resource(self, api_version, kind):

@@ -67,7 +67,8 @@ elapsed=$((SECONDS - t0))
 failed=0
 for c in a b; do
   rc="$(cat "$WORK/$c.rc")"
-  log "checkout $c: run-tests.sh exit $rc; $(grep -E '^[0-9]+ passed|cluster tier passed|failed' "$WORK/$c.log" | tail -n 2 | tr '\n' ' ')"
+  summary="$(sed 's/\x1b\[[0-9;]*m//g' "$WORK/$c.log" | grep -E '^=+ [0-9]+ (passed|failed)|cluster tier passed' | tr '\n' ' ')"
+  log "checkout $c: run-tests.sh exit $rc; $summary"
   if [[ "$rc" != 0 ]]; then
     failed=1
     tail -n 60 "$WORK/$c.log" >&2
