@@ -71,8 +71,10 @@ def test_failure_switch_and_a_foreign_storage_class(cluster, namespace):
     cluster.create(claim("broken", annotations={"mlops.test/fail": "noobaa: bucket class not ready"}), namespace)
     cluster.create(claim("elsewhere", storage_class="standard"), namespace)
     wait_until(lambda: phase(cluster, namespace, "broken") == "Failed", 30, "Failed")
-    assert ("Warning", "ProvisioningFailed", "noobaa: bucket class not ready", "openshift-storage.noobaa.io/obc") in \
-        cluster.events(namespace, "broken")
+    # the event follows the status write
+    wait_until(lambda: ("Warning", "ProvisioningFailed", "noobaa: bucket class not ready",
+                        "openshift-storage.noobaa.io/obc") in cluster.events(namespace, "broken"), 30,
+               "the ProvisioningFailed event")
     # not this provisioner's class: nobody answers, as on a cluster
     wait_until(lambda: phase(cluster, namespace, "elsewhere") is None, 2, "no status", interval=1)
     assert phase(cluster, namespace, "elsewhere") is None

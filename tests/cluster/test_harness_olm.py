@@ -150,8 +150,12 @@ def test_install_modes_that_do_not_fit_the_operator_group_fail_the_csv(cluster, 
     csv = wait_csv(cluster, "openshift-pipelines-operator-rh.v1.20.0", namespace, "Failed")
     assert (csv["status"]["reason"], csv["status"]["message"]) == (
         "UnsupportedOperatorGroup", "SingleNamespace InstallModeType not supported, cannot configure to watch one namespace")
-    events = [e for e in cluster.events(namespace, "openshift-pipelines-operator-rh.v1.20.0") if e[1] == "UnsupportedOperatorGroup"]
-    assert events and events[0][0] == "Warning"
+    # the event follows the status write
+    event = wait_until(lambda: next((e for e in cluster.events(namespace, "openshift-pipelines-operator-rh.v1.20.0")
+                                     if e[1] == "UnsupportedOperatorGroup"), None), 30, "the UnsupportedOperatorGroup event")
+    assert event == ("Warning", "UnsupportedOperatorGroup",
+                     "SingleNamespace InstallModeType not supported, cannot configure to watch one namespace",
+                     "operator-lifecycle-manager")
 
 
 @pytest.mark.standin(STANDIN)
@@ -182,8 +186,8 @@ def test_failure_switch_fails_the_csv_of_a_subscription(cluster, namespace):
     assert (csv["status"]["reason"], csv["status"]["message"]) == (
         "InstallComponentFailed", "install strategy failed: deployment grafana-operator-controller-manager not ready")
     # the Subscription has installed it, as OLM reports: the CSV is what failed
-    sub = read(cluster, "Subscription", "grafana-operator", namespace)
-    assert sub["status"]["installedCSV"] == "grafana-operator.v5.24.0"
+    wait_until(lambda: (read(cluster, "Subscription", "grafana-operator", namespace).get("status") or {}).get(
+        "installedCSV") == "grafana-operator.v5.24.0", 30, "the Subscription's installedCSV")
 
     # the switch on a CSV itself; removing it lets it succeed
     cluster.patch(OLM, "ClusterServiceVersion", "grafana-operator.v5.24.0",

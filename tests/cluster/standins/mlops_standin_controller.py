@@ -462,6 +462,16 @@ class Controller:
         informer = self.informers.get(kind)
         return informer.get(namespace, name) if informer else None
 
+    def fresh(self, kind, namespace, name):
+        """From the cache, or from the API server when the cache has not seen it (yet): a decision
+        that cannot be taken back (a PipelineRun failed for a missing Pipeline) must not rest on a
+        watch that lags behind."""
+        return self.cached(kind, namespace, name) or self.api.get(kind, namespace, name)
+
+    def live_list(self, kind, namespace):
+        """Every object of a kind in a namespace, listed from the API server."""
+        return self.api.request("GET", Kinds.path(kind, namespace)).get("items") or []
+
     def listed(self, kind, namespace=None):
         informer = self.informers.get(kind)
         if not informer:
@@ -540,8 +550,7 @@ class Controller:
         spec = pod.get("spec") or {}
 
         def lookup(kind, name):
-            # a miss in the cache is checked with the API server: the watch of another kind may lag
-            return self.cached(kind, namespace, name) or self.api.get(kind, namespace, name)
+            return self.fresh(kind, namespace, name)
 
         for volume in spec.get("volumes") or []:
             sources = []
@@ -838,7 +847,7 @@ class Controller:
         if not spec.get("approved"):
             self.api.set_status("InstallPlan", plan, {"phase": "RequiresApproval", "catalogSources": catalogs})
             return None
-        groups = self.listed("OperatorGroup", namespace)
+        groups = self.live_list("OperatorGroup", namespace)
         if len(groups) != 1:
             message = ("no operator group found that is managing this namespace" if not groups else
                        "more than one operator group(s) are managing this namespace count=%d" % len(groups))
@@ -897,7 +906,7 @@ class Controller:
         if csv is None or meta(csv, "deletionTimestamp"):
             return None
         status = csv.get("status") or {}
-        groups = self.listed("OperatorGroup", namespace)
+        groups = self.live_list("OperatorGroup", namespace)
         if not groups:
             phase, reason, message = "Failed", "NoOperatorGroup", "csv in namespace with no operatorgroups"
         elif len(groups) > 1:
@@ -945,7 +954,7 @@ class Controller:
         if group is None or meta(group, "deletionTimestamp"):
             return None
         status = group.get("status") or {}
-        others = self.listed("OperatorGroup", namespace)
+        others = self.live_list("OperatorGroup", namespace)
         conditions = [c for c in status.get("conditions") or [] if c.get("type") != "MultipleOperatorGroup"]
         if len(others) > 1:
             conditions.append(condition("MultipleOperatorGroup", "True", "MultipleOperatorGroupsFound",
@@ -988,7 +997,7 @@ class Controller:
             if ref["resolver"] != "cluster":
                 return "the %s resolver is not available on the embedded control plane (stand-in)" % ref["resolver"]
             namespace, name = params.get("namespace") or namespace, params.get("name")
-        pipeline = self.cached("Pipeline", namespace, name)
+        pipeline = self.fresh("Pipeline", namespace, name)
         if pipeline is None:
             return 'pipelines.tekton.dev "%s" not found' % name
         return pipeline.get("spec") or {}
@@ -1122,12 +1131,12 @@ class Controller:
         if task_spec is None and ref.get("resolver"):
             params = {p.get("name"): p.get("value") for p in ref.get("params") or []}
             if ref["resolver"] == "cluster":
-                task = self.cached("Task", params.get("namespace") or namespace, params.get("name"))
+                task = self.fresh("Task", params.get("namespace") or namespace, params.get("name"))
                 task_spec = (task or {}).get("spec")
             else:
                 task_spec = {"steps": [{"name": "unnamed-0"}]}   # remote resolvers are not resolved here
         elif task_spec is None:
-            task = self.cached("Task", namespace, ref.get("name"))
+            task = self.fresh("Task", namespace, ref.get("name"))
             if task is None:
                 missing = condition("Succeeded", "False", "CouldntGetTask",
                                     'Error retrieving task for taskrun %s/%s: tasks.tekton.dev "%s" not found'
