@@ -46,7 +46,7 @@ STOP_TIMEOUT=15                                   # seconds per process before S
 LOCK_TIMEOUT="${MLOPS_CP_LOCK_TIMEOUT:-300}"      # seconds to wait for another up/down here
 BUILD_JOBS="${MLOPS_CP_BUILD_JOBS:-2}"
 # MLOPS_CP_BARE=1: a plain cluster (nodes, pods, volumes), no fixtures and no operator stand-ins;
-# what a kind cluster looks like to the tier (tests/cluster/external-check.sh uses it).
+# what a kind cluster looks like to the tier (test_harness_lifecycle.py points the tests at one).
 BARE="${MLOPS_CP_BARE:-0}"
 
 CACHE_ROOT="${MLOPS_CP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mlops-platform}"

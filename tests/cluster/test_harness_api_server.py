@@ -6,7 +6,7 @@ import pytest
 from kubernetes import client as k8s_client
 from kubernetes.client.rest import ApiException
 
-from conftest import PINNED_K8S_VERSION, wait_until
+from conftest import PINNED_K8S_VERSION, require_kind, wait_until
 
 
 def test_version_reports_the_pinned_release(cluster):
@@ -35,7 +35,8 @@ def _api_error(call):
     return info.value.status, json.loads(info.value.body)
 
 
-def test_crd_schema_rejects_wrong_enum_through_kubernetes_core(playbook, namespace):
+def test_crd_schema_rejects_wrong_enum_through_kubernetes_core(cluster, playbook, namespace):
+    require_kind(cluster, "route.openshift.io/v1", "Route")
     run = playbook("harness_route", test_namespace=namespace, test_termination="edg")
     result = run["Apply the Route"]
     assert result["failed"] is True
@@ -59,6 +60,7 @@ def test_crd_schema_rejects_wrong_enum_through_kubernetes_core(playbook, namespa
 
 
 def test_crd_schema_requires_fields(cluster, namespace):
+    require_kind(cluster, "machinelearning.seldon.io/v1", "SeldonDeployment")
     body = {
         "apiVersion": "machinelearning.seldon.io/v1",
         "kind": "SeldonDeployment",
@@ -73,6 +75,7 @@ def test_crd_schema_requires_fields(cluster, namespace):
 
 
 def test_crd_validation_rule_message(cluster, namespace):
+    require_kind(cluster, "monitoring.coreos.com/v1", "PrometheusRule")
     body = {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
@@ -89,6 +92,7 @@ def test_crd_validation_rule_message(cluster, namespace):
 
 
 def test_misspelled_field_is_rejected_by_strict_validation_and_server_side_apply(cluster, namespace):
+    require_kind(cluster, "operators.coreos.com/v1alpha1", "Subscription")
     subscription = {
         "apiVersion": "operators.coreos.com/v1alpha1",
         "kind": "Subscription",

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import condition_of, wait_until
+from conftest import condition_of, require_kind, wait_until
 
 SDEP = "machinelearning.seldon.io/v1"
 GATEWAY = "gateway.networking.k8s.io/v1"
@@ -123,6 +123,7 @@ def test_httproute_to_a_missing_service_is_backend_not_found(cluster, namespace)
 
 
 def test_httproute_service_backend_needs_a_port(cluster, namespace):
+    require_kind(cluster, GATEWAY, "HTTPRoute")
     from kubernetes.client.rest import ApiException  # pylint: disable=import-outside-toplevel
     body = _route([1])
     del body["spec"]["rules"][0]["backendRefs"][0]["port"]

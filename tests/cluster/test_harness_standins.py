@@ -1,11 +1,12 @@
-"""The roles' wait logic against operator-owned status.
+"""Role-style wait logic against operator-owned status, through kubernetes.core.
 
-On the embedded control plane the status is written by the KWOK stand-in stages
-(tests/cluster/kwok/stages-standins.yaml), never by the operators themselves: these tests prove
-our object shapes and our waits, not the operators. On MLOPS_TEST_KUBECONFIG the real operators
-must answer instead.
+On the embedded control plane the status is written by the stand-ins (KWOK stages for
+SeldonDeployment and Route, the stand-in controller for OLM), never by the operators themselves:
+these tests prove our object shapes and our waits, not the operators. On MLOPS_TEST_KUBECONFIG
+they are skipped (they would need the real operators).
 """
 
+import pytest
 from kubernetes.client.rest import ApiException
 
 from conftest import wait_until
@@ -14,6 +15,7 @@ SDEP = ("machinelearning.seldon.io", "v1", "seldondeployments")
 OLM = "operators.coreos.com"
 
 
+@pytest.mark.standin("mlops-standin-seldondeployment-* (KWOK stages)")
 def test_seldondeployment_reaches_available_and_role_wait_succeeds(cluster, namespace, playbook):
     run = playbook("harness_seldon", test_namespace=namespace)
     assert run.rc == 0, run
@@ -48,6 +50,7 @@ def test_seldondeployment_reaches_available_and_role_wait_succeeds(cluster, name
         assert after["spec"]["predictors"][0]["graph"]["modelUri"] == "models:/iris@challenger"
 
 
+@pytest.mark.standin("OLM (stand-in controller)")
 def test_olm_subscription_installs_a_csv_that_succeeds(cluster, namespace, playbook):
     run = playbook("harness_olm", test_namespace=namespace)
     assert run.rc == 0, run
@@ -73,6 +76,7 @@ def test_olm_subscription_installs_a_csv_that_succeeds(cluster, namespace, playb
     assert again["Apply the OperatorGroup and the Subscription"]["changed"] is False
 
 
+@pytest.mark.standin("OLM (stand-in controller)")
 def test_olm_manual_approval_waits_for_the_install_plan(cluster, namespace, playbook):
     run = playbook("harness_olm", test_namespace=namespace, test_approval="Manual")
     assert run.rc == 0, run
@@ -117,6 +121,7 @@ def test_olm_manual_approval_waits_for_the_install_plan(cluster, namespace, play
     wait_until(csv_succeeded, 30, "the CSV to succeed")
 
 
+@pytest.mark.standin("mlops-standin-route-admitted (KWOK stage)")
 def test_route_is_admitted_with_weighted_backends(cluster, namespace, playbook):
     run = playbook("harness_route", test_namespace=namespace, test_canary_weight=25)
     assert run.rc == 0, run
