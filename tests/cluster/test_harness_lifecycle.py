@@ -67,7 +67,9 @@ def other():
         yield script
     finally:
         run(script, "down", env={"MLOPS_CP_BARE": "1"})
+        state_dir = info(script)["state_dir"]
         shutil.rmtree(base, ignore_errors=True)
+        shutil.rmtree(state_dir, ignore_errors=True)      # the copy is gone: so is its state dir
 
 
 def kubectl(kubeconfig, *args):

@@ -23,9 +23,13 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/mlops-two-checkouts.XXXXXX")"
 # shellcheck disable=SC2317,SC2329  # the EXIT trap calls it
 cleanup() {
   local c
+  local state
   for c in a b; do
     if [[ -x "$WORK/$c/tests/cluster/controlplane.sh" ]]; then
       "$WORK/$c/tests/cluster/controlplane.sh" down >/dev/null 2>&1 || true
+      # the clone goes away, and so does its state dir
+      state="$("$WORK/$c/tests/cluster/controlplane.sh" info 2>/dev/null | sed -n 's/^state_dir=//p')"
+      if [[ -n "$state" ]]; then rm -rf -- "$state"; fi
     fi
   done
   rm -rf "$WORK"
