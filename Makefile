@@ -49,14 +49,30 @@ collection: venv
 	@ln -sfn $(ROOT) $(COLL_LINK)
 
 # ---- cluster tier (embedded Kubernetes control plane; see tests/cluster/README.md) ----
+# One control plane per checkout (its own state dir and port block). The stand-in controller runs
+# on the test venv's Python, hence MLOPS_PYTHON.
+.PHONY: cluster-status cluster-cycle cluster-two-checkouts
+CLUSTER_ENV := MLOPS_PYTHON=$(PY)
+CYCLES ?= 30
+
 cluster-up: venv
-	tests/cluster/controlplane.sh up
+	$(CLUSTER_ENV) tests/cluster/controlplane.sh up
 
 cluster-down:
 	tests/cluster/controlplane.sh down
 
+cluster-status:
+	tests/cluster/controlplane.sh status --all
+	tests/cluster/controlplane.sh status
+
 cluster-test: collection
-	tests/cluster/run-tests.sh
+	$(CLUSTER_ENV) tests/cluster/run-tests.sh
+
+cluster-cycle: venv
+	$(CLUSTER_ENV) tests/cluster/cycle.sh $(CYCLES)
+
+cluster-two-checkouts: venv
+	$(CLUSTER_ENV) tests/cluster/two-checkouts.sh
 
 # ---- test tiers (README: `make test` runs them all, in this order) ----
 lint: collection

@@ -1,20 +1,25 @@
-"""Cluster tier: the roles' Kubernetes behaviour against a real API server.
+"""Cluster tier: the harness (control plane, fixtures, stand-ins) against a real API server.
 
-By default the session uses the embedded control plane (tests/cluster/controlplane.sh: etcd,
-kube-apiserver, kube-controller-manager, kube-scheduler and KWOK on 127.0.0.1). If it is already
-running (run-tests.sh, `make cluster-up`) it is reused and left running; if this session starts
-it, this session stops it.
+By default the session uses this checkout's embedded control plane (tests/cluster/controlplane.sh:
+etcd, kube-apiserver, kube-controller-manager, kube-scheduler, KWOK and the stand-ins on
+127.0.0.1). If it is already running (run-tests.sh, `make cluster-up`) it is reused (fixtures
+re-applied) and left running; if this session starts it, this session stops it.
 
 MLOPS_TEST_KUBECONFIG=<path> points the tier at an existing cluster instead (kind, CRC,
-OpenShift). Our CRD fixtures are then installed only for API groups the cluster lacks, and the
-KWOK stand-ins are absent: status must come from the real operators.
+OpenShift). Nothing is installed there unless MLOPS_TEST_INSTALL_FIXTURES=1: then the CRD
+fixtures of API groups the cluster does not serve are created, and deleted again at the end of
+the session. Tests marked `standin` need a stand-in of the embedded control plane and are skipped
+there, with the reason; tests that need a kind the cluster does not serve are skipped too.
 """
 
+import atexit
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 
@@ -23,11 +28,15 @@ import yaml
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes.client.rest import ApiException
+from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 CONTROLPLANE = os.path.join(HERE, "controlplane.sh")
 CRD_DIR = os.path.join(HERE, "crds")
+EXTERNAL = os.environ.get("MLOPS_TEST_KUBECONFIG")
+INSTALL_FIXTURES = os.environ.get("MLOPS_TEST_INSTALL_FIXTURES") == "1"
 PLAYBOOKS = os.path.join(HERE, "playbooks")
 INVENTORY = os.path.join(HERE, "inventory.yml")
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
@@ -46,6 +55,44 @@ def _pinned_version():
 PINNED_K8S_VERSION = _pinned_version()
 
 
+def load_manifests(path):
+    """The objects of a YAML file: documents, with `kind: List` documents flattened."""
+    with open(path, encoding="utf-8") as handle:
+        docs = [d for d in yaml.safe_load_all(handle) if d]
+    found = []
+    for doc in docs:
+        found.extend(doc["items"] if doc.get("kind") == "List" else [doc])
+    return found
+
+
+def fixture_crds():
+    """Every CRD fixture, in file order."""
+    return [d for name in sorted(os.listdir(CRD_DIR)) for d in load_manifests(os.path.join(CRD_DIR, name))]
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "standin(name): needs the named stand-in of the embedded control plane; "
+                   "skipped on MLOPS_TEST_KUBECONFIG")
+    config.addinivalue_line(
+        "markers", "lifecycle: starts and stops embedded control planes of its own; "
+                   "skipped on MLOPS_TEST_KUBECONFIG")
+
+
+def pytest_collection_modifyitems(config, items):  # pylint: disable=unused-argument
+    if not EXTERNAL:
+        return
+    for item in items:
+        standin = item.get_closest_marker("standin")
+        if standin:
+            item.add_marker(pytest.mark.skip(reason=(
+                "stand-in only: on the embedded control plane %s answers; on MLOPS_TEST_KUBECONFIG the "
+                "real controller would have to, and this test does not assume it is installed" % standin.args[0])))
+        elif item.get_closest_marker("lifecycle"):
+            item.add_marker(pytest.mark.skip(reason=(
+                "tests the embedded control plane's own lifecycle (controlplane.sh), not a cluster")))
+
+
 class Cluster:
     """Where the tier points: a kubeconfig, and whether it is the embedded control plane."""
 
@@ -53,6 +100,7 @@ class Cluster:
         self.kubeconfig = kubeconfig
         self.embedded = embedded
         self.api = k8s_config.new_client_from_config(config_file=kubeconfig)
+        self._dynamic = None
 
     def core(self):
         return k8s_client.CoreV1Api(self.api)
@@ -74,39 +122,103 @@ class Cluster:
         """Path of the API server's CA bundle, for modules that take ca_cert."""
         return self.api.configuration.ssl_ca_cert
 
+    @property
+    def dynamic(self):
+        """A dynamic client whose discovery cache belongs to this session (the default cache file
+        in /tmp is shared by every session that talks to the same host:port)."""
+        if self._dynamic is None:
+            cache = tempfile.mkdtemp(prefix="mlops-cluster-discovery-")
+            atexit.register(shutil.rmtree, cache, True)
+            self._dynamic = DynamicClient(self.api, cache_file=os.path.join(cache, "discovery.json"))
+        return self._dynamic
+
+    def resource(self, api_version, kind):
+        return self.dynamic.resources.get(api_version=api_version, kind=kind)
+
+    def create(self, obj, namespace=None):
+        """Create a manifest (dict); returns it as the server stored it (a plain dict)."""
+        res = self.resource(obj["apiVersion"], obj["kind"])
+        return res.create(body=obj, namespace=namespace if res.namespaced else None).to_dict()
+
+    def read(self, api_version, kind, name, namespace=None):
+        """The object as a dict, or None when it does not exist."""
+        res = self.resource(api_version, kind)
+        try:
+            return res.get(name=name, namespace=namespace if res.namespaced else None).to_dict()
+        except NotFoundError:
+            return None
+
+    def patch(self, api_version, kind, name, body, namespace=None):
+        res = self.resource(api_version, kind)
+        return res.patch(body=body, name=name, namespace=namespace if res.namespaced else None,
+                         content_type="application/merge-patch+json").to_dict()
+
+    def delete(self, api_version, kind, name, namespace=None):
+        res = self.resource(api_version, kind)
+        try:
+            res.delete(name=name, namespace=namespace if res.namespaced else None)
+        except NotFoundError:
+            pass
+
+    def events(self, namespace, name):
+        """(type, reason, message, source component) of the events about the object `name`."""
+        found = self.core().list_namespaced_event(namespace, field_selector="involvedObject.name=" + name)
+        return sorted((e.type, e.reason, e.message,
+                       (e.source.component if e.source and e.source.component else None) or e.reporting_component)
+                      for e in found.items)
+
 
 def _controlplane(*args, timeout=3600):
     return subprocess.run([CONTROLPLANE, *args], capture_output=True, text=True, timeout=timeout, check=False)
 
 
+def _served_groups(cluster):
+    return {g.name for g in k8s_client.ApisApi(cluster.api).get_api_versions().groups}
+
+
 def _install_missing_fixtures(cluster):
-    """On an external cluster, add our CRD fixtures only for APIs it does not serve."""
+    """MLOPS_TEST_INSTALL_FIXTURES=1 on an external cluster: create the CRD fixtures of API groups
+    it does not serve; returns their names, for _remove_fixtures."""
     ext = k8s_client.ApiextensionsV1Api(cluster.api)
-    apis = k8s_client.ApisApi(cluster.api)
-    served = {g.name for g in apis.get_api_versions().groups}
+    served = _served_groups(cluster)
     created = []
-    for name in sorted(os.listdir(CRD_DIR)):
-        with open(os.path.join(CRD_DIR, name)) as handle:
-            for doc in yaml.safe_load_all(handle):
-                if doc and doc["spec"]["group"] not in served:
-                    ext.create_custom_resource_definition(doc)
-                    created.append(doc["metadata"]["name"])
+    for doc in fixture_crds():
+        if doc["spec"]["group"] not in served:
+            ext.create_custom_resource_definition(doc)
+            created.append(doc["metadata"]["name"])
 
     def established(crd_name):
         conditions = ext.read_custom_resource_definition(crd_name).status.conditions or []
         return any(c.type == "Established" and c.status == "True" for c in conditions)
 
     for crd_name in created:
-        wait_until(lambda: established(crd_name), 60, "CRD %s to be established" % crd_name)
+        wait_until(lambda name=crd_name: established(name), 60, "CRD %s to be established" % crd_name)
+    return created
+
+
+def _remove_fixtures(cluster, created):
+    """Delete the CRD fixtures this session installed, and wait until they are gone."""
+    ext = k8s_client.ApiextensionsV1Api(cluster.api)
+    for crd_name in created:
+        try:
+            ext.delete_custom_resource_definition(crd_name)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+    for crd_name in created:
+        wait_until(lambda name=crd_name: not _exists(ext.read_custom_resource_definition, name), 120,
+                   "CRD %s to be deleted" % crd_name)
 
 
 @pytest.fixture(scope="session")
 def cluster():
-    external = os.environ.get("MLOPS_TEST_KUBECONFIG")
-    if external:
-        found = Cluster(external, embedded=False)
-        _install_missing_fixtures(found)
-        yield found
+    if EXTERNAL:
+        found = Cluster(EXTERNAL, embedded=False)
+        created = _install_missing_fixtures(found) if INSTALL_FIXTURES else []
+        try:
+            yield found
+        finally:
+            _remove_fixtures(found, created)
         return
     started_here = _controlplane("status").returncode != 0
     up = _controlplane("up")
@@ -118,6 +230,15 @@ def cluster():
     finally:
         if started_here:
             _controlplane("down", timeout=120)
+
+
+def require_kind(cluster, api_version, kind):
+    """Skip, with the reason, when the cluster does not serve api_version/kind."""
+    try:
+        cluster.resource(api_version, kind)
+    except ResourceNotFoundError:
+        pytest.skip("the cluster does not serve %s %s (set MLOPS_TEST_INSTALL_FIXTURES=1 to install "
+                    "the fixture CRDs for the session)" % (api_version, kind))
 
 
 @pytest.fixture
@@ -146,6 +267,11 @@ def _exists(reader, *args):
         if exc.status == 404:
             return False
         raise
+
+
+def condition_of(obj, ctype):
+    """The condition of that type in obj.status.conditions, or None."""
+    return next((c for c in ((obj or {}).get("status") or {}).get("conditions") or [] if c.get("type") == ctype), None)
 
 
 def wait_until(predicate, timeout, what, interval=0.25):
@@ -189,7 +315,8 @@ class PlaybookRun:
 
 @pytest.fixture
 def playbook(cluster, tmp_path):
-    """run(name, check=False, **extra_vars): run tests/cluster/playbooks/<name>.yml."""
+    """run(name, check=False, **extra_vars): run tests/cluster/playbooks/<name>.yml (the
+    harness_* playbooks: hand-written plays that test the harness, not the roles)."""
 
     def run(name, check=False, env=None, **extra_vars):
         # env: extra environment; a None value removes that variable
@@ -217,6 +344,29 @@ def playbook(cluster, tmp_path):
                 run_env[key] = value
         proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, timeout=600, check=False)
         return PlaybookRun(proc)
+
+    return run
+
+
+@pytest.fixture
+def adhoc(cluster):
+    """adhoc(module, **args): run one module with `ansible` (ad hoc) on the controller; its result.
+    For modules a hand-written play should not name (ansible-lint wants another name for
+    community.okd.k8s, whose action plugin routes to kubernetes.core's)."""
+
+    def run(module, **args):
+        cmd = [os.path.join(os.path.dirname(sys.executable), "ansible"), "-i", INVENTORY, "localhost",
+               "-m", module, "-a", json.dumps(args)]
+        run_env = dict(os.environ, K8S_AUTH_KUBECONFIG=cluster.kubeconfig, ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+                       ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1",
+                       ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
+        run_env.setdefault("ANSIBLE_COLLECTIONS_PATH", os.path.join(ROOT, ".cache", "collections"))
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, timeout=300, check=False)
+        try:
+            return json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+        except (ValueError, KeyError, IndexError) as exc:
+            raise AssertionError("ansible %s gave no result: rc=%s\n%s\n%s" % (
+                module, proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:])) from exc
 
     return run
 

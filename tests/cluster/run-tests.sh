@@ -29,7 +29,8 @@ trap 'exit 130' INT TERM
 
 [[ -x "$PYTHON" ]] || { log "no Python at $PYTHON: run 'make venv' first (or set MLOPS_PYTHON)"; exit 1; }
 PATH="$(dirname "$PYTHON"):$PATH"
-export PATH
+MLOPS_PYTHON="$PYTHON"
+export PATH MLOPS_PYTHON
 export ANSIBLE_COLLECTIONS_PATH="${ANSIBLE_COLLECTIONS_PATH:-$ROOT/.cache/collections}"
 
 t0=$SECONDS
@@ -39,7 +40,7 @@ if [[ -n "${MLOPS_TEST_KUBECONFIG:-}" ]]; then
   kubeconfig="$MLOPS_TEST_KUBECONFIG"
 else
   if "$CONTROLPLANE" status >/dev/null 2>&1; then
-    log "reusing the running embedded control plane (left running afterwards)"
+    log "reusing this checkout's running control plane (left running afterwards)"
   else
     started=1
   fi
@@ -68,5 +69,8 @@ if [[ "${MLOPS_CLUSTER_SKIP_MOLECULE:-0}" != 1 ]]; then
     exit "$rc"
   }
   log "molecule cluster_smoke took $((SECONDS - t2))s"
+fi
+if [[ -z "${MLOPS_TEST_KUBECONFIG:-}" ]]; then
+  "$CONTROLPLANE" status 2>&1 | sed 's/^\[controlplane\]/[cluster-test] after the tier:/' >&2 || true
 fi
 log "cluster tier passed in $((SECONDS - t0))s"

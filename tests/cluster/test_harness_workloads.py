@@ -9,7 +9,7 @@ from conftest import wait_until
 
 
 def test_deployment_available_idempotent_and_removed(cluster, namespace, playbook):
-    first = playbook("deployment", test_namespace=namespace)
+    first = playbook("harness_deployment", test_namespace=namespace)
     assert first.rc == 0, first
     applied = first["Apply the Deployment and wait for Available"]
     assert applied["changed"] is True
@@ -27,11 +27,11 @@ def test_deployment_available_idempotent_and_removed(cluster, namespace, playboo
         assert {p.spec.node_name for p in pods} <= {"kwok-worker-1", "kwok-worker-2"}
     assert all(p.status.pod_ip for p in pods)
 
-    again = playbook("deployment", test_namespace=namespace)
+    again = playbook("harness_deployment", test_namespace=namespace)
     assert again.rc == 0, again
     assert again["Apply the Deployment and wait for Available"]["changed"] is False
 
-    removed = playbook("deployment", test_namespace=namespace, test_state="absent")
+    removed = playbook("harness_deployment", test_namespace=namespace, test_state="absent")
     assert removed.rc == 0, removed
     assert removed["Remove the Deployment and wait until it is gone"]["changed"] is True
     apps = k8s_client.AppsV1Api(cluster.api)
@@ -45,12 +45,12 @@ def test_deployment_available_idempotent_and_removed(cluster, namespace, playboo
         namespace, label_selector="app.kubernetes.io/name=model-server").items, 60,
         "the Deployment's pods to be deleted")
 
-    gone = playbook("deployment", test_namespace=namespace, test_state="absent")
+    gone = playbook("harness_deployment", test_namespace=namespace, test_state="absent")
     assert gone["Remove the Deployment and wait until it is gone"]["changed"] is False
 
 
 def test_statefulset_with_volume_and_job_complete(cluster, namespace, playbook):
-    run = playbook("workloads", test_namespace=namespace)
+    run = playbook("harness_workloads", test_namespace=namespace)
     assert run.rc == 0, run
     sts = run["Apply a StatefulSet with a volume claim template and wait for it"]["result"]
     assert sts["status"]["readyReplicas"] == 1
@@ -84,7 +84,7 @@ def test_statefulset_with_volume_and_job_complete(cluster, namespace, playbook):
 
 
 def test_server_side_apply_field_manager_and_check_mode(cluster, namespace, playbook):
-    created = playbook("server_side_apply", test_namespace=namespace, test_alias="champion")
+    created = playbook("harness_server_side_apply", test_namespace=namespace, test_alias="champion")
     assert created.rc == 0, created
     assert created["Server-side apply the model settings"]["changed"] is True
 
@@ -94,10 +94,10 @@ def test_server_side_apply_field_manager_and_check_mode(cluster, namespace, play
     managers = {(f.manager, f.operation) for f in cm.metadata.managed_fields}
     assert ("mlops-platform-test", "Apply") in managers
 
-    same = playbook("server_side_apply", test_namespace=namespace, test_alias="champion")
+    same = playbook("harness_server_side_apply", test_namespace=namespace, test_alias="champion")
     assert same["Server-side apply the model settings"]["changed"] is False
 
-    dry = playbook("server_side_apply", check=True, test_namespace=namespace, test_alias="challenger")
+    dry = playbook("harness_server_side_apply", check=True, test_namespace=namespace, test_alias="challenger")
     assert dry.rc == 0, dry
     predicted = dry["Server-side apply the model settings"]
     assert predicted["changed"] is True

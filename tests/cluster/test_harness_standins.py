@@ -1,11 +1,12 @@
-"""The roles' wait logic against operator-owned status.
+"""Role-style wait logic against operator-owned status, through kubernetes.core.
 
-On the embedded control plane the status is written by the KWOK stand-in stages
-(tests/cluster/kwok/stages-standins.yaml), never by the operators themselves: these tests prove
-our object shapes and our waits, not the operators. On MLOPS_TEST_KUBECONFIG the real operators
-must answer instead.
+On the embedded control plane the status is written by the stand-ins (KWOK stages for
+SeldonDeployment and Route, the stand-in controller for OLM), never by the operators themselves:
+these tests prove our object shapes and our waits, not the operators. On MLOPS_TEST_KUBECONFIG
+they are skipped (they would need the real operators).
 """
 
+import pytest
 from kubernetes.client.rest import ApiException
 
 from conftest import wait_until
@@ -14,8 +15,9 @@ SDEP = ("machinelearning.seldon.io", "v1", "seldondeployments")
 OLM = "operators.coreos.com"
 
 
+@pytest.mark.standin("mlops-standin-seldondeployment-* (KWOK stages)")
 def test_seldondeployment_reaches_available_and_role_wait_succeeds(cluster, namespace, playbook):
-    run = playbook("seldon", test_namespace=namespace)
+    run = playbook("harness_seldon", test_namespace=namespace)
     assert run.rc == 0, run
     assert run["Apply the SeldonDeployment"]["changed"] is True
     ready = run["Wait until the SeldonDeployment reports Ready"]
@@ -33,7 +35,7 @@ def test_seldondeployment_reaches_available_and_role_wait_succeeds(cluster, name
     # Creating again and marks the generation it has made Available
     custom = cluster.custom()
     before = custom.get_namespaced_custom_object(*SDEP[:2], namespace, SDEP[2], "iris")
-    update = playbook("seldon", test_namespace=namespace, test_model_uri="models:/iris@challenger")
+    update = playbook("harness_seldon", test_namespace=namespace, test_model_uri="models:/iris@challenger")
     assert update.rc == 0, update
     assert update["Apply the SeldonDeployment"]["changed"] is True
     generation = before["metadata"]["generation"] + 1
@@ -48,12 +50,13 @@ def test_seldondeployment_reaches_available_and_role_wait_succeeds(cluster, name
         assert after["spec"]["predictors"][0]["graph"]["modelUri"] == "models:/iris@challenger"
 
 
+@pytest.mark.standin("OLM (stand-in controller)")
 def test_olm_subscription_installs_a_csv_that_succeeds(cluster, namespace, playbook):
-    run = playbook("olm", test_namespace=namespace)
+    run = playbook("harness_olm", test_namespace=namespace)
     assert run.rc == 0, run
     sub = run["Wait for the Subscription to report its installed CSV"]["resources"][0]["status"]
-    assert sub["installedCSV"] == "seldon-operator.v1.18.2"
-    assert sub["currentCSV"] == "seldon-operator.v1.18.2"
+    assert sub["installedCSV"] == "seldon-operator.v1.16.0-0"
+    assert sub["currentCSV"] == "seldon-operator.v1.16.0-0"
     assert sub["state"] == "AtLatestKnown"
     assert sub["lastUpdated"]
     csv = run["Wait for the installed CSV to succeed"]["resources"][0]
@@ -69,12 +72,13 @@ def test_olm_subscription_installs_a_csv_that_succeeds(cluster, namespace, playb
     assert plan["spec"]["approved"] is True
     assert plan["status"]["phase"] == "Complete"
 
-    again = playbook("olm", test_namespace=namespace)
+    again = playbook("harness_olm", test_namespace=namespace)
     assert again["Apply the OperatorGroup and the Subscription"]["changed"] is False
 
 
+@pytest.mark.standin("OLM (stand-in controller)")
 def test_olm_manual_approval_waits_for_the_install_plan(cluster, namespace, playbook):
-    run = playbook("olm", test_namespace=namespace, test_approval="Manual")
+    run = playbook("harness_olm", test_namespace=namespace, test_approval="Manual")
     assert run.rc == 0, run
     custom = cluster.custom()
 
@@ -102,12 +106,12 @@ def test_olm_manual_approval_waits_for_the_install_plan(cluster, namespace, play
         return s if s["status"].get("state") == "AtLatestKnown" else None
 
     sub = wait_until(installed, 30, "the Subscription to reach AtLatestKnown")
-    assert sub["status"]["installedCSV"] == "seldon-operator.v1.18.2"
+    assert sub["status"]["installedCSV"] == "seldon-operator.v1.16.0-0"
 
     def csv_succeeded():
         try:
             csv = custom.get_namespaced_custom_object(
-                OLM, "v1alpha1", namespace, "clusterserviceversions", "seldon-operator.v1.18.2")
+                OLM, "v1alpha1", namespace, "clusterserviceversions", "seldon-operator.v1.16.0-0")
         except ApiException as exc:
             if exc.status == 404:    # not created yet
                 return False
@@ -117,8 +121,9 @@ def test_olm_manual_approval_waits_for_the_install_plan(cluster, namespace, play
     wait_until(csv_succeeded, 30, "the CSV to succeed")
 
 
+@pytest.mark.standin("mlops-standin-route-admitted (KWOK stage)")
 def test_route_is_admitted_with_weighted_backends(cluster, namespace, playbook):
-    run = playbook("route", test_namespace=namespace, test_canary_weight=25)
+    run = playbook("harness_route", test_namespace=namespace, test_canary_weight=25)
     assert run.rc == 0, run
     route = run["Wait for the router to admit the Route"]["resources"][0]
     assert route["spec"]["to"] == {"kind": "Service", "name": "iris-primary", "weight": 75}

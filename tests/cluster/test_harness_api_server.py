@@ -6,7 +6,7 @@ import pytest
 from kubernetes import client as k8s_client
 from kubernetes.client.rest import ApiException
 
-from conftest import PINNED_K8S_VERSION, wait_until
+from conftest import PINNED_K8S_VERSION, require_kind, wait_until
 
 
 def test_version_reports_the_pinned_release(cluster):
@@ -35,8 +35,9 @@ def _api_error(call):
     return info.value.status, json.loads(info.value.body)
 
 
-def test_crd_schema_rejects_wrong_enum_through_kubernetes_core(playbook, namespace):
-    run = playbook("route", test_namespace=namespace, test_termination="edg")
+def test_crd_schema_rejects_wrong_enum_through_kubernetes_core(cluster, playbook, namespace):
+    require_kind(cluster, "route.openshift.io/v1", "Route")
+    run = playbook("harness_route", test_namespace=namespace, test_termination="edg")
     result = run["Apply the Route"]
     assert result["failed"] is True
     assert result["reason"] == "Unprocessable Entity"
@@ -47,10 +48,11 @@ def test_crd_schema_rejects_wrong_enum_through_kubernetes_core(playbook, namespa
     assert status["reason"] == "Invalid"
     assert status["message"] == ('Route.route.openshift.io "iris" is invalid: spec.tls.termination: '
                                  'Unsupported value: "edg": supported values: "edge", "passthrough", '
-                                 '"reencrypt"')
+                                 '"reencrypt", "Edge", "Passthrough", "Reencrypt"')
     assert status["details"]["causes"] == [{
         "reason": "FieldValueNotSupported",
-        "message": 'Unsupported value: "edg": supported values: "edge", "passthrough", "reencrypt"',
+        "message": ('Unsupported value: "edg": supported values: "edge", "passthrough", "reencrypt", '
+                    '"Edge", "Passthrough", "Reencrypt"'),
         "field": "spec.tls.termination"}]
     # nothing was stored, and the admission stand-in never saw it
     assert "Wait for the router to admit the Route" not in run.tasks or \
@@ -58,6 +60,7 @@ def test_crd_schema_rejects_wrong_enum_through_kubernetes_core(playbook, namespa
 
 
 def test_crd_schema_requires_fields(cluster, namespace):
+    require_kind(cluster, "machinelearning.seldon.io/v1", "SeldonDeployment")
     body = {
         "apiVersion": "machinelearning.seldon.io/v1",
         "kind": "SeldonDeployment",
@@ -72,6 +75,7 @@ def test_crd_schema_requires_fields(cluster, namespace):
 
 
 def test_crd_validation_rule_message(cluster, namespace):
+    require_kind(cluster, "monitoring.coreos.com/v1", "PrometheusRule")
     body = {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
@@ -88,6 +92,7 @@ def test_crd_validation_rule_message(cluster, namespace):
 
 
 def test_misspelled_field_is_rejected_by_strict_validation_and_server_side_apply(cluster, namespace):
+    require_kind(cluster, "operators.coreos.com/v1alpha1", "Subscription")
     subscription = {
         "apiVersion": "operators.coreos.com/v1alpha1",
         "kind": "Subscription",
@@ -126,11 +131,11 @@ def test_service_account_is_denied_without_binding_and_allowed_with_one(
                 test_ca_cert=cluster.ca_file(), test_token=token,
                 test_admin_kubeconfig=cluster.kubeconfig)
     # the same denial seen through kubernetes.core, authenticated by the token only
-    denied = playbook("rbac", env={"K8S_AUTH_KUBECONFIG": None}, test_grant=False, **auth)
+    denied = playbook("harness_rbac", env={"K8S_AUTH_KUBECONFIG": None}, test_grant=False, **auth)
     assert denied["List ConfigMaps as the ServiceAccount"]["failed"] is True
     assert "403" in denied["List ConfigMaps as the ServiceAccount"]["msg"]
 
-    granted = playbook("rbac", env={"K8S_AUTH_KUBECONFIG": None}, **auth)
+    granted = playbook("harness_rbac", env={"K8S_AUTH_KUBECONFIG": None}, **auth)
     assert granted.rc == 0, granted
     listed = granted["List ConfigMaps as the ServiceAccount"]
     assert listed.get("failed") is not True, granted

@@ -4,11 +4,15 @@ Each example below is created as a server dry run with strict field validation, 
 fixture does not declare fails the test instead of being pruned silently.
 """
 
-import os
+import functools
+import json
 
 import pytest
 import yaml
 from kubernetes import client as k8s_client
+from kubernetes.client.rest import ApiException
+
+from conftest import fixture_crds, require_kind
 
 EXAMPLES = yaml.safe_load_all("""
 apiVersion: route.openshift.io/v1
@@ -240,6 +244,139 @@ spec:
   resyncPeriod: 10m
   configMapRef: {name: dashboards, key: model-serving.json}
   datasources: [{inputName: DS_PROMETHEUS, datasourceName: Prometheus}]
+---
+apiVersion: project.openshift.io/v1
+kind: ProjectRequest
+metadata: {name: mlops-fixture-request}
+displayName: MLOps
+description: models and their serving
+---
+apiVersion: oauth.openshift.io/v1
+kind: OAuthClient
+metadata: {name: jupyterhub}
+secret: not-a-real-secret
+redirectURIs: [https://jupyterhub-mlops.apps.example.com/hub/oauth_callback]
+grantMethod: auto
+accessTokenMaxAgeSeconds: 86400
+---
+apiVersion: console.openshift.io/v1
+kind: ConsoleLink
+metadata: {name: mlflow}
+spec:
+  href: https://mlflow-mlops.apps.example.com
+  text: MLflow
+  location: ApplicationMenu
+  applicationMenu: {section: MLOps, imageURL: https://mlflow-mlops.apps.example.com/static-files/favicon.ico}
+---
+apiVersion: security.openshift.io/v1
+kind: SecurityContextConstraints
+metadata: {name: mlops-nonroot}
+allowHostDirVolumePlugin: false
+allowHostIPC: false
+allowHostNetwork: false
+allowHostPID: false
+allowHostPorts: false
+allowPrivilegedContainer: false
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: false
+requiredDropCapabilities: [ALL]
+runAsUser: {type: MustRunAsNonRoot}
+seLinuxContext: {type: MustRunAs}
+fsGroup: {type: RunAsAny}
+supplementalGroups: {type: RunAsAny}
+volumes: [configMap, emptyDir, persistentVolumeClaim, projected, secret]
+users: [system:serviceaccount:mlops:mlflow]
+---
+apiVersion: operators.coreos.com/v1alpha1
+kind: CatalogSource
+metadata: {name: mlops-catalog}
+spec:
+  sourceType: grpc
+  image: registry.invalid/mlops/catalog:latest
+  displayName: MLOps catalog
+  publisher: mlops.platform
+  updateStrategy: {registryPoll: {interval: 30m}}
+---
+apiVersion: packages.operators.coreos.com/v1
+kind: PackageManifest
+metadata: {name: example-operator}
+spec: {}
+status:
+  catalogSource: mlops-catalog
+  catalogSourceNamespace: openshift-marketplace
+  packageName: example-operator
+  defaultChannel: stable
+  channels:
+    - name: stable
+      currentCSV: example-operator.v1.0.0
+      currentCSVDesc:
+        version: 1.0.0
+        installModes: [{type: AllNamespaces, supported: true}]
+      entries: [{name: example-operator.v1.0.0, version: 1.0.0}]
+---
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: train-run}
+spec:
+  taskRef: {name: train}
+  params: [{name: model-name, value: iris}]
+  serviceAccountName: pipeline
+  timeout: 30m0s
+  workspaces: [{name: source, emptyDir: {}}]
+---
+apiVersion: grafana.integreatly.org/v1beta1
+kind: GrafanaFolder
+metadata: {name: mlops}
+spec:
+  instanceSelector: {matchLabels: {dashboards: mlops}}
+  title: MLOps
+  permissions: '{"items": [{"role": "Viewer", "permission": 1}]}'
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: mlops-fixture-class}
+spec:
+  controllerName: example.com/gateway-controller
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: serving}
+spec:
+  gatewayClassName: mlops-standin
+  listeners:
+    - name: http
+      port: 80
+      protocol: HTTP
+      allowedRoutes: {namespaces: {from: Same}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: iris}
+spec:
+  parentRefs: [{name: serving, sectionName: http}]
+  hostnames: [iris.example.com]
+  rules:
+    - matches: [{path: {type: PathPrefix, value: /v2/models/iris}}]
+      backendRefs:
+        - {name: iris-primary, port: 8000, weight: 90}
+        - {name: iris-canary, port: 8000, weight: 10}
+---
+apiVersion: objectbucket.io/v1alpha1
+kind: ObjectBucketClaim
+metadata: {name: mlflow-artifacts}
+spec:
+  generateBucketName: mlflow
+  storageClassName: openshift-storage.noobaa.io
+  additionalConfig: {maxSize: 10Gi}
+---
+apiVersion: objectbucket.io/v1alpha1
+kind: ObjectBucket
+metadata: {name: obc-mlops-mlflow-artifacts}
+spec:
+  storageClassName: openshift-storage.noobaa.io
+  reclaimPolicy: Delete
+  claimRef: {namespace: mlops, name: mlflow-artifacts}
+  endpoint: {bucketHost: s3.openshift-storage.svc, bucketPort: 443, bucketName: mlflow-1234, region: us-east-1}
 """)
 EXAMPLES = [doc for doc in EXAMPLES if doc]
 
@@ -255,12 +392,9 @@ def _plural_and_scope(cluster, doc):
 
 
 def test_every_fixture_kind_has_an_example():
-    crd_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "crds")
-    kinds = set()
-    for name in os.listdir(crd_dir):
-        with open(os.path.join(crd_dir, name)) as handle:
-            kinds |= {d["spec"]["names"]["kind"] for d in yaml.safe_load_all(handle) if d}
-    assert kinds == {d["kind"] for d in EXAMPLES}
+    kinds = [d["spec"]["names"]["kind"] for d in fixture_crds()]
+    assert len(kinds) == len(set(kinds)), "a kind is defined twice"
+    assert set(kinds) == {d["kind"] for d in EXAMPLES}
 
 
 def _contains(actual, expected, path="$"):
@@ -279,7 +413,9 @@ def _contains(actual, expected, path="$"):
 
 
 @pytest.mark.parametrize("doc", EXAMPLES, ids=[d["kind"] for d in EXAMPLES])
-def test_fixture_accepts_a_role_style_object(cluster, namespace, doc):
+def test_fixture_accepts_a_role_style_object(cluster, request, doc):
+    require_kind(cluster, doc["apiVersion"], doc["kind"])     # before a namespace is made for nothing
+    namespace = request.getfixturevalue("namespace")
     group, version, plural, scope = _plural_and_scope(cluster, doc)
     custom = cluster.custom()
     if scope == "Cluster":
@@ -289,3 +425,58 @@ def test_fixture_accepts_a_role_style_object(cluster, namespace, doc):
         created = custom.create_namespaced_custom_object(
             group, version, namespace, plural, doc, dry_run="All", field_validation="Strict")
     _contains(created, doc)
+
+
+REFUSED = [
+    ({"apiVersion": "console.openshift.io/v1", "kind": "ConsoleLink", "metadata": {"name": "plain-http"},
+      "spec": {"href": "http://mlflow.example.com", "text": "MLflow", "location": "HelpMenu"}},
+     'ConsoleLink.console.openshift.io "plain-http" is invalid: spec.href: Invalid value: "http://mlflow.example.com": '
+     'spec.href in body should match \'^https://\''),
+    ({"apiVersion": "console.openshift.io/v1", "kind": "ConsoleLink", "metadata": {"name": "no-section"},
+      "spec": {"href": "https://mlflow.example.com", "text": "MLflow", "location": "ApplicationMenu"}},
+     'ConsoleLink.console.openshift.io "no-section" is invalid: spec: Invalid value: '
+     "applicationMenu is required when location is ApplicationMenu"),
+    ({"apiVersion": "oauth.openshift.io/v1", "kind": "OAuthClient", "metadata": {"name": "hub"}, "grantMethod": "auto-approve"},
+     'OAuthClient.oauth.openshift.io "hub" is invalid: grantMethod: Unsupported value: "auto-approve": '
+     'supported values: "auto", "prompt"'),
+    ({"apiVersion": "tekton.dev/v1", "kind": "TaskRun", "metadata": {"name": "both"},
+      "spec": {"taskRef": {"name": "train"}, "taskSpec": {"steps": [{"image": "registry.invalid/x"}]}}},
+     'TaskRun.tekton.dev "both" is invalid: spec: Invalid value: '
+     "expected exactly one, got both: spec.taskRef, spec.taskSpec"),
+    ({"apiVersion": "grafana.integreatly.org/v1beta1", "kind": "GrafanaFolder", "metadata": {"name": "two-parents"},
+      "spec": {"instanceSelector": {}, "title": "MLOps", "parentFolderUID": "a", "parentFolderRef": "b"}},
+     'GrafanaFolder.grafana.integreatly.org "two-parents" is invalid: spec: Invalid value: '
+     "Only one of parentFolderUID or parentFolderRef can be set"),
+    ({"apiVersion": "security.openshift.io/v1", "kind": "SecurityContextConstraints", "metadata": {"name": "half"},
+      "allowPrivilegedContainer": False},
+     'SecurityContextConstraints.security.openshift.io "half" is invalid: [allowHostDirVolumePlugin: Required value, '
+     "allowHostIPC: Required value, allowHostNetwork: Required value, allowHostPID: Required value, "
+     "allowHostPorts: Required value, readOnlyRootFilesystem: Required value]"),
+    ({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "heavy"},
+      "spec": {"rules": [{"backendRefs": [{"name": "iris", "port": 8000, "weight": 1000001}]}]}},
+     'HTTPRoute.gateway.networking.k8s.io "heavy" is invalid: spec.rules[0].backendRefs[0].weight: Invalid value: '
+     "1000001: spec.rules[0].backendRefs[0].weight in body should be less than or equal to 1000000"),
+    ({"apiVersion": "objectbucket.io/v1alpha1", "kind": "ObjectBucketClaim", "metadata": {"name": "odd"},
+      "spec": {"storageClassName": "openshift-storage.noobaa.io"}, "status": {"phase": "Lost"}},
+     None),     # status is a subresource: ignored on create, so this one is accepted
+]
+
+
+@pytest.mark.parametrize("doc, message", REFUSED, ids=[d["metadata"]["name"] for d, _m in REFUSED])
+def test_fixture_refuses_what_the_real_api_refuses(cluster, request, doc, message):
+    require_kind(cluster, doc["apiVersion"], doc["kind"])
+    group, version, plural, scope = _plural_and_scope(cluster, doc)
+    custom = cluster.custom()
+    kwargs = {"dry_run": "All", "field_validation": "Strict"}
+    if scope == "Cluster":
+        create = functools.partial(custom.create_cluster_custom_object, group, version, plural, doc, **kwargs)
+    else:
+        create = functools.partial(custom.create_namespaced_custom_object, group, version,
+                                   request.getfixturevalue("namespace"), plural, doc, **kwargs)
+    if message is None:
+        assert "status" not in create()
+        return
+    with pytest.raises(ApiException) as info:
+        create()
+    assert info.value.status == 422
+    assert json.loads(info.value.body)["message"] == message
