@@ -209,8 +209,10 @@ def lock_module(module):
                                        check_mode=module.check_mode)
             msg = ("Renewed the lock on model %r until %s" if info["renewed"] else "Locked model %r until %s") % (
                 name, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(lease["expires"])))
-            result = {"changed": not info["renewed"] or created, "acquired": True, "token": lease["token"],
-                      "lease": lease, "waited": info["waited"], "msg": msg}
+            # In check mode nothing is written: the token says so, and the rollout modules accept it in check mode.
+            token = "check-mode" if module.check_mode and not info["renewed"] else lease["token"]
+            result = {"changed": not info["renewed"] or created, "acquired": True, "token": token,
+                      "lease": lease, "waited": info["waited"], "msg": ("Check mode: " + msg) if module.check_mode else msg}
             if info.get("taken_over"):
                 result["taken_over"] = info["taken_over"]
                 module.warn("Took over the rollout lock on model %r: %s" % (name, info["taken_over"]))

@@ -18,12 +18,13 @@ ANSIBLE = os.path.join(os.path.dirname(sys.executable), "ansible")
 INVENTORY = os.path.join(SCENARIO_DIR, "inventory", "hosts.yml")
 
 
-def apply_role(role, tasks_from=None, **extra_vars):
+def apply_role(role, tasks_from=None, env=None, **extra_vars):
     args = "name=mlops.platform.%s" % role + (" tasks_from=%s" % tasks_from if tasks_from else "")
     argv = [ANSIBLE, "localhost", "-i", INVENTORY, "-m", "ansible.builtin.include_role", "-a", args]
     for key, value in extra_vars.items():
         argv += ["-e", "%s=%s" % (key, value)]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False,
+                          env=dict(os.environ, **(env or {})))
 
 
 @pytest.mark.parametrize("role", ["mlflow", "seldon", "prometheus"])
@@ -55,8 +56,9 @@ def test_the_private_helper_refuses_to_run_on_its_own(entry):
 
 
 def test_serving_a_version_mlflow_does_not_have_fails_clearly(platform):
-    result = apply_role("seldon", tasks_from="serve", seldon_model_name="breast-cancer-classifier",
-                        seldon_serve_default_version="99")
+    # Ad hoc there are no module_defaults: MLflow's own environment variable names the server.
+    result = apply_role("seldon", tasks_from="serve", env={"MLFLOW_TRACKING_URI": platform.mlflow_url},
+                        seldon_model_name="breast-cancer-classifier", seldon_serve_default_version="99")
     assert result.returncode != 0
     assert "Cannot serve version 99 of model 'breast-cancer-classifier': MLflow has no such version" in result.stdout
     assert not os.path.exists(os.path.join(platform.root, "seldon", "artifacts", "breast-cancer-classifier", "99"))
