@@ -96,7 +96,8 @@ from ansible_collections.mlops.platform.plugins.module_utils._mlflow_rollout imp
 
 def main():
     module = MlflowModule(
-        argument_spec=dict(ALIASES_ARGSPEC,
+        argument_spec=dict(
+            ALIASES_ARGSPEC,
             name=dict(type="str", required=True),
             version=dict(type="str"),
         ),

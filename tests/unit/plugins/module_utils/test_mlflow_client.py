@@ -6,8 +6,6 @@ HTTP exchange), so these tests exercise ansible.module_utils.urls as well.
 
 from __future__ import absolute_import, division, print_function
 
-import json
-
 import pytest
 
 from support.scripted_http import scripted_servers
@@ -33,7 +31,6 @@ def scripted():
     make, close_all = scripted_servers()
     yield make
     close_all()
-
 
 
 def client_for(server, **kwargs):

@@ -727,7 +727,6 @@ def scripted():
     close_all()
 
 
-
 def test_client_readiness_and_metadata(scripted):
     server = scripted((200, b""), (400, b""), (404, {"error": "Model iris with version 9 not found"}),
                       (200, {"name": NAME, "versions": ["models:/iris/3"]}), (404, {"error": "Model iris not found"}))
