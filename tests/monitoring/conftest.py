@@ -1,0 +1,209 @@
+"""Monitoring tier: the prometheus role's alert rules and the grafana role's dashboards, as data, against real tools.
+
+* ``render(overrides)`` runs ``render.yml``: the roles' own templates with their defaults and vars loaded (extra vars
+  override them), so a change to a template or a default changes what these tests read. Rendered once per set of
+  overrides and session.
+* ``promtool`` (Debian's ``prometheus`` package, 2.42) checks and unit-tests the rendered rules.
+* One real Prometheus for the whole session, on a free loopback port, whose TSDB holds series backfilled with
+  ``promtool tsdb create-blocks-from openmetrics`` (``backfill.py``: named as MLServer 1.7 and the roles name them).
+
+Run: ``tests/monitoring/run.sh`` (installs the package when missing, then pytest).
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
+import backfill
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+PROMETHEUS = os.environ.get("MLOPS_PROMETHEUS", "/usr/bin/prometheus")
+PROMTOOL = os.environ.get("MLOPS_PROMTOOL", "/usr/bin/promtool")
+
+
+# The one set of non-default role variables the tests render with besides the defaults (one render each): the alert
+# thresholds (test_rules.THRESHOLDS adds them), several namespaces, other dashboard grouping.
+NON_DEFAULT = {
+    "prometheus_model_namespaces": ["models-a", "models-b"],
+    "prometheus_mlflow_namespace": "tracking",
+    "grafana_latency_labels": ["pod"],
+    "grafana_latency_selector": "",
+    "prometheus_alert_error_ratio": 0.2,
+    "prometheus_alert_latency_p95_seconds": 0.2,
+    "prometheus_alert_for": "2m",
+    "prometheus_alert_no_traffic_for": "5m",
+    "prometheus_alert_mlflow_down_for": "1m",
+    "prometheus_quality_thresholds": [{"metric": "accuracy", "min": 0.8}, {"metric": "log_loss", "max": 0.3}],
+    "prometheus_alert_quality_for": "5m",
+    "prometheus_alert_labels": {"severity": "page", "team": "mlops"},
+}
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run(cmd, **kwargs):
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, **kwargs)
+
+
+class Rendered:
+    """The objects both roles apply, rendered with one set of overrides, and files made from them."""
+
+    def __init__(self, directory, prometheus_objects, grafana_objects):
+        self.dir = directory
+        self.prometheus_objects = prometheus_objects
+        self.grafana_objects = grafana_objects
+
+    def rule(self, namespace_kind):
+        """spec of the PrometheusRule named mlops-<namespace_kind> (mlflow, serving) of the first namespace."""
+        for obj in self.prometheus_objects:
+            if obj["kind"] == "PrometheusRule" and obj["metadata"]["name"] == "mlops-" + namespace_kind:
+                return obj["spec"]
+        raise AssertionError("no PrometheusRule mlops-%s among the rendered objects" % namespace_kind)
+
+    def rule_files(self):
+        """Each PrometheusRule's spec.groups as a Prometheus rule file (<name>-rules.yml) in self.dir."""
+        paths = []
+        for kind in ("mlflow", "serving"):
+            path = os.path.join(self.dir, "%s-rules.yml" % kind)
+            with open(path, "w") as handle:
+                # JSON is YAML: the file holds exactly spec.groups, nothing re-serialised by hand.
+                json.dump({"groups": self.rule(kind)["groups"]}, handle, indent=1)
+            paths.append(path)
+        return paths
+
+    def dashboards(self):
+        """{name: dashboard JSON text} of every GrafanaDashboard (spec.json, what the operator loads into Grafana)."""
+        return dict((obj["metadata"]["name"], obj["spec"]["json"])
+                    for obj in self.grafana_objects if obj["kind"] == "GrafanaDashboard")
+
+
+@pytest.fixture(scope="session")
+def render(tmp_path_factory):
+    base = tmp_path_factory.mktemp("render")
+    # render.yml finds the roles' templates by the relative names the roles use (cluster/..., dashboards/...).
+    templates = base / "templates"
+    templates.mkdir()
+    os.symlink(os.path.join(ROOT, "roles", "prometheus", "templates", "cluster"), str(templates / "cluster"))
+    os.symlink(os.path.join(ROOT, "roles", "grafana", "templates", "dashboards"), str(templates / "dashboards"))
+    os.symlink(os.path.join(ROOT, "roles", "grafana", "templates", "objects.yml.j2"), str(templates / "grafana-objects.yml.j2"))
+    shutil.copy(os.path.join(HERE, "render.yml"), str(base / "render.yml"))
+    cache = {}
+
+    def _render(overrides=None):
+        overrides = dict(overrides or {})
+        key = json.dumps(overrides, sort_keys=True)
+        if key not in cache:
+            out = base / ("out%d" % len(cache))
+            out.mkdir()
+            extra = dict({"mlops_target": "kubernetes"}, **overrides)
+            extra.update({"monitoring_root": ROOT, "monitoring_out": str(out),
+                          "ansible_python_interpreter": sys.executable})
+            vars_file = out / "extra-vars.json"
+            vars_file.write_text(json.dumps(extra))
+            proc = run([ANSIBLE_PLAYBOOK, "-i", "localhost,", str(base / "render.yml"), "-e", "@" + str(vars_file)],
+                       cwd=str(base), env=dict(os.environ, ANSIBLE_NOCOLOR="1"))
+            assert proc.returncode == 0, "render.yml failed:\n%s\n%s" % (proc.stdout[-4000:], proc.stderr[-2000:])
+            with open(str(out / "objects.json")) as handle:
+                objects = json.load(handle)
+            cache[key] = Rendered(str(out), objects["prometheus"], objects["grafana"])
+        return cache[key]
+
+    return _render
+
+
+class PrometheusServer:
+    """A real Prometheus on a free loopback port, serving a TSDB made by backfilling (no scrape configs)."""
+
+    def __init__(self, root, openmetrics):
+        self.root = root
+        self.openmetrics = openmetrics
+        self.port = free_port()
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.proc = None
+        self.log_path = os.path.join(root, "prometheus.log")
+        self.blocks_output = ""
+
+    def start(self, timeout=60):
+        tsdb = os.path.join(self.root, "tsdb")
+        om_path = os.path.join(self.root, "series.om")
+        with open(om_path, "w") as handle:
+            handle.write(self.openmetrics)
+        proc = run([PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", om_path, tsdb])
+        assert proc.returncode == 0, "backfill failed: %s %s" % (proc.stdout, proc.stderr)
+        self.blocks_output = proc.stdout
+        config = os.path.join(self.root, "prometheus.yml")
+        with open(config, "w") as handle:
+            handle.write("global:\n  evaluation_interval: 1m\n")
+        self._log = open(self.log_path, "wb")
+        # Retention counts from the newest block, but keep the backfilled past whatever the clock says.
+        self.proc = subprocess.Popen(
+            [PROMETHEUS, "--config.file=" + config, "--storage.tsdb.path=" + tsdb,
+             "--storage.tsdb.retention.time=100y", "--web.listen-address=127.0.0.1:%d" % self.port],
+            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("prometheus exited with %s:\n%s" % (self.proc.returncode, self.log_tail()))
+            try:
+                with urllib.request.urlopen(self.url + "/-/ready", timeout=2) as resp:
+                    if resp.status == 200:
+                        return self
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("prometheus was not ready within %ss:\n%s" % (timeout, self.log_tail()))
+
+    def log_tail(self):
+        with open(self.log_path, "rb") as handle:
+            return handle.read()[-3000:].decode("utf-8", "replace")
+
+    def api(self, path, params):
+        """GET /api/v1/<path>; returns (HTTP status, decoded body)."""
+        url = "%s/api/v1/%s?%s" % (self.url, path, urllib.parse.urlencode(params, doseq=True))
+        try:
+            with urllib.request.urlopen(url, timeout=30) as resp:
+                return resp.status, json.load(resp)
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.load(exc)
+
+    def query(self, expr, at):
+        status, body = self.api("query", {"query": expr, "time": at})
+        assert status == 200 and body["status"] == "success", "query %r: HTTP %s %s" % (expr, status, body)
+        return body["data"]["result"]
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        if getattr(self, "_log", None):
+            self._log.close()
+            self._log = None
+
+
+@pytest.fixture(scope="session")
+def prometheus(tmp_path_factory):
+    server = PrometheusServer(str(tmp_path_factory.mktemp("prometheus")), backfill.openmetrics())
+    server.start()
+    yield server
+    server.stop()
