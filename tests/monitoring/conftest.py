@@ -58,7 +58,7 @@ def free_port():
 
 
 def run(cmd, **kwargs):
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, **kwargs)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False, **kwargs)
 
 
 class Rendered:
