@@ -35,7 +35,16 @@ def log(uri):
             runs.append(run.info.run_id)
             model_ids.append(info.model_id)
             experiment_id = run.info.experiment_id
-    return {"runs": runs, "model_ids": model_ids, "experiment_id": experiment_id}
+    return {"runs": runs, "model_ids": model_ids, "experiment_id": experiment_id, "s3_settings": s3_settings()}
+
+
+def s3_settings():
+    """Every S3 setting this process has: its own environment's AWS_* and MLFLOW_S3_* (the test sets none, and
+    points AWS_CONFIG_FILE/AWS_SHARED_CREDENTIALS_FILE at /dev/null, instance metadata off), and what boto3 would find."""
+    import boto3
+    found = sorted(k for k in os.environ if (k.startswith("AWS_") or k.startswith("MLFLOW_S3_"))
+                   and k not in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_EC2_METADATA_DISABLED"))
+    return {"environment": found, "boto3_credentials": boto3.session.Session().get_credentials() is not None}
 
 
 def fetch(uri, model, alias, directory):

@@ -46,7 +46,7 @@ def clean_env(extra=None):
     env.update({"ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_RETRY_FILES_ENABLED": "0",
                 "ANSIBLE_LOCALHOST_WARNING": "0", "ANSIBLE_STDOUT_CALLBACK": "default",
                 "ANSIBLE_COLLECTIONS_PATH": os.path.join(ROOT, ".cache", "collections"),
-                "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull})
+                "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_EC2_METADATA_DISABLED": "true"})
     env.update(extra or {})
     return env
 
@@ -89,18 +89,19 @@ class Platform:
                             "MLFLOW_FLASK_SERVER_SECRET_KEY": self.flask_secret},
         }
 
-    def rendered(self, database, backup_target="pvc"):
+    def rendered(self, database, backup_target="pvc", restore_file="latest", restore_replace=False):
         """What the role renders for the kubernetes target with these settings (render.yml)."""
-        key = (database, backup_target)
+        key = (database, backup_target, restore_file, restore_replace)
         if key not in self._rendered:
-            out = os.path.join(self.workdir, "rendered-%s-%s.json" % key)
+            out = os.path.join(self.workdir, "rendered-%d.json" % len(self._rendered))
             playbook(os.path.join(HERE, "render.yml"), {
                 "mlops_target": "kubernetes",
                 "mlops_mlflow_tracking_uri": "http://" + TRACKING_HOST,
                 "mlflow_s3_endpoint_url": self.s3.endpoint,
                 "mlflow_s3_bucket": BUCKET,
                 "mlflow_backup_target": backup_target,
-                "mlflow_restore_file": "latest",
+                "mlflow_restore_file": restore_file,
+                "mlflow_restore_replace": restore_replace,
                 "render_out": out,
                 "__mlflow_credentials": {"db_user": self.db_user, "db_password": self.db_password, "db_host": self.pg.host,
                                          "db_port": str(self.pg.port), "db_name": database},
