@@ -5,9 +5,11 @@ MLflow's client, versions and aliases set through the collection's modules, a ba
 restore of each into a fresh database, a server on the restored database. Each test asserts one part of it.
 """
 
+import json
 import os
 import re
 import subprocess
+import sys
 import tempfile
 
 import pytest
@@ -247,3 +249,23 @@ def test_a_restore_into_a_database_with_tables_is_refused_unless_replace(platfor
     assert replaced["restore"].stdout == "restore: restored %s into mlflow_replace (it held %d tables)\n" % (claim_backup["files"][0], tables)
     assert rows(pg, "mlflow_replace") == rows(pg, "mlflow")
     assert pg.psql("select version from registered_model_aliases where alias = 'champion'", "mlflow_replace") == "1"
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"mlflow_restore_file": "../etc/passwd"},
+     "Invalid restore settings: mlflow_restore_file is '../etc/passwd': it must be latest or the file name of a dump "
+     "(mlflow-<label>-<stamp>.dump)."),
+    ({"mlops_target": "local", "mlflow_restore_replace": "maybe"},
+     "Invalid restore settings: mlflow_target is 'local': a restore runs on openshift or kubernetes (on local the database "
+     "is a SQLite file); mlflow_restore_replace is 'maybe': it must be true or false."),
+])
+def test_the_restore_playbook_refuses_bad_input_before_it_touches_the_cluster(extra, message, workdir):
+    from conftest import ROOT, clean_env
+    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", os.path.join(ROOT, "inventories", "kubernetes"),
+           os.path.join(ROOT, "playbooks", "mlflow_restore.yml"), "-e", json.dumps(extra)]
+    # An unreachable cluster: a check that came after the first cluster call would fail differently.
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=clean_env({"KUBECONFIG": os.path.join(workdir, "none")}),
+                          timeout=300, check=False)
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    assert '"msg": %s' % json.dumps(message) in proc.stdout, proc.stdout[-3000:]
+    assert "TASK [mlops.platform.mlflow : Stop the MLflow server]" not in proc.stdout
