@@ -24,7 +24,7 @@ def free_ports(count):
     """count distinct free loopback ports (held open together, so they differ)."""
     socks = []
     try:
-        for _ in range(count):
+        while len(socks) < count:
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.bind(("127.0.0.1", 0))
             socks.append(sock)
@@ -71,6 +71,7 @@ class SeaweedS3:
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, cwd=self.root, start_new_session=True)
         deadline = time.time() + timeout
+        from botocore.exceptions import BotoCoreError, ClientError
         s3 = self.client()
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -78,7 +79,7 @@ class SeaweedS3:
             try:
                 s3.list_buckets()
                 return self
-            except Exception:  # noqa: BLE001 - not up yet: connection refused or a 5xx while the filer starts
+            except (BotoCoreError, ClientError):  # not up yet: connection refused, or a 5xx while the filer starts
                 time.sleep(0.5)
         self.stop()
         raise RuntimeError("SeaweedFS S3 did not answer within %ss; log:\n%s" % (timeout, self.log_tail()))
