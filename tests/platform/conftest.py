@@ -89,9 +89,9 @@ class Platform:
                             "MLFLOW_FLASK_SERVER_SECRET_KEY": self.flask_secret},
         }
 
-    def rendered(self, database, backup_target="pvc", restore_file="latest", restore_replace=False):
+    def rendered(self, database, backup_target="pvc", restore_file="latest", restore_replace=False, backup_s3_prefix="backups"):
         """What the role renders for the kubernetes target with these settings (render.yml)."""
-        key = (database, backup_target, restore_file, restore_replace)
+        key = (database, backup_target, restore_file, restore_replace, backup_s3_prefix)
         if key not in self._rendered:
             out = os.path.join(self.workdir, "rendered-%d.json" % len(self._rendered))
             playbook(os.path.join(HERE, "render.yml"), {
@@ -102,6 +102,7 @@ class Platform:
                 "mlflow_backup_target": backup_target,
                 "mlflow_restore_file": restore_file,
                 "mlflow_restore_replace": restore_replace,
+                "mlflow_backup_s3_prefix": backup_s3_prefix,
                 "render_out": out,
                 "__mlflow_credentials": {"db_user": self.db_user, "db_password": self.db_password, "db_host": self.pg.host,
                                          "db_port": str(self.pg.port), "db_name": database},

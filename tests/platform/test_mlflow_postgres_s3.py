@@ -269,3 +269,20 @@ def test_the_restore_playbook_refuses_bad_input_before_it_touches_the_cluster(ex
     assert proc.returncode == 2, proc.stdout[-3000:]
     assert '"msg": %s' % json.dumps(message) in proc.stdout, proc.stdout[-3000:]
     assert "TASK [mlops.platform.mlflow : Stop the MLflow server]" not in proc.stdout
+
+
+def test_a_restore_of_latest_from_s3_takes_the_newest_stamp_whatever_the_label(platform, s3_backup, s3, pg):
+    # The same dump under two names: a scheduled one and a newer pre-upgrade one ("preupgrade" sorts before
+    # "scheduled": a pick by name would take the older).
+    name = re.search(r"(mlflow-scheduled-\d{8}T\d{6}Z\.dump)", s3_backup["upload"].stdout).group(1)
+    client = s3.client()
+    for key in ("stamps/mlflow-scheduled-20260101T021700Z.dump", "stamps/mlflow-preupgrade-20260102T093000Z.dump"):
+        client.copy_object(Bucket=BUCKET, Key=key, CopySource={"Bucket": BUCKET, "Key": "backups/" + name})
+    pg.create_database("mlflow_stamps", platform.db_user)
+    rendered = platform.rendered("mlflow", "s3", backup_s3_prefix="stamps")
+    volumes = platform.volumes("stamps", rendered)
+    results = platform.pod(rendered["restore"][0]["spec"]["template"]["spec"], "mlflow_stamps", volumes).run()
+    assert [p.returncode for p in results.values()] == [0, 0, 0], output(results)
+    assert results["download"].stdout == "backup_s3: downloaded s3://%s/stamps/mlflow-preupgrade-20260102T093000Z.dump to %s/%s\n" % (
+        BUCKET, volumes["backup"], "mlflow-preupgrade-20260102T093000Z.dump")
+    assert rows(pg, "mlflow_stamps") == rows(pg, "mlflow")
