@@ -16,13 +16,17 @@ until pg_isready --quiet; do
   sleep 2
 done
 if [ "${MLOPS_BACKUP_SKIP_EMPTY:-false}" = true ] && \
-   [ "$(psql --no-align --tuples-only --command "select count(*) from information_schema.tables where table_schema = 'public'")" = 0 ]; then
+   [ "$(psql --no-psqlrc --no-align --tuples-only --command "select count(*) from information_schema.tables where table_schema = 'public'")" = 0 ]; then
   echo "backup: the database ${PGDATABASE:-?} has no tables yet: nothing to back up"
   exit 0
 fi
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"
 file="$dir/mlflow-${MLOPS_BACKUP_LABEL:-scheduled}-$stamp.dump"
-pg_dump --format=custom --no-owner --no-privileges --file="$file.partial"
+trap 'rm -f "$file.partial"' EXIT
+if ! pg_dump --format=custom --no-owner --no-privileges --file="$file.partial"; then
+  echo "backup: pg_dump of ${PGDATABASE:-?} at ${PGHOST:-?}:${PGPORT:-5432} failed: no dump written" >&2
+  exit 1
+fi
 mv "$file.partial" "$file"
 echo "backup: wrote $file ($(wc -c <"$file") bytes)"
 find "$dir" -name 'mlflow-*.dump' -type f -mtime +"$keep_days" -print -exec rm -f {} +
