@@ -18,7 +18,7 @@ MLFLOW2_VENV := $(CACHE)/mlflow2-venv
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT):$(VENV)/lib/ansible-collections
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: help venv mlflow2-venv collection lint sanity unit integration examples-test serving-test molecule-local rollout-test cluster-test monitoring-test cluster-up cluster-down test test-lane-checks test-lane-platform test-serial bench run stop clean
+.PHONY: help venv mlflow2-venv collection lint sanity unit integration examples-test serving-test molecule-local rollout-test cluster-test monitoring-test platform-test cluster-up cluster-down test test-lane-checks test-lane-platform test-serial bench run stop clean
 
 help:
 	@echo "make run    - bring up the local MLOps platform and run one model rollout"
@@ -105,6 +105,12 @@ rollout-test: collection
 monitoring-test: collection
 	VENV=$(VENV) tests/monitoring/run.sh
 
+# MLflow as the cluster backend renders it, on a real PostgreSQL and a real S3 (SeaweedFS): migrations, artifacts
+# through the proxy, backups and restores. Installs Debian's postgresql and builds SeaweedFS when missing.
+# See tests/platform/README.md.
+platform-test: collection
+	VENV=$(VENV) tests/platform/run.sh
+
 # Two lanes run side by side, each tier after the other within its lane (2 cores; most tiers wait on servers more
 # than they compute): the static checks and the MLflow tiers, and the tiers that run a platform or a cluster. The
 # lanes share nothing: every server a tier starts listens on ports of its own. Each line says which lane it is from.
@@ -113,12 +119,12 @@ test: venv collection mlflow2-venv
 	@echo "make test: all tiers passed"
 
 test-lane-checks:
-	$(MAKE) --no-print-directory -j1 lint sanity unit integration examples-test monitoring-test 2>&1 | sed -u 's/^/[checks] /'
+	$(MAKE) --no-print-directory -j1 lint sanity unit integration examples-test monitoring-test platform-test 2>&1 | sed -u 's/^/[checks] /'
 
 test-lane-platform:
 	$(MAKE) --no-print-directory -j1 serving-test molecule-local rollout-test cluster-test 2>&1 | sed -u 's/^/[platform] /'
 
-test-serial: lint sanity unit integration examples-test monitoring-test serving-test molecule-local rollout-test cluster-test
+test-serial: lint sanity unit integration examples-test monitoring-test platform-test serving-test molecule-local rollout-test cluster-test
 	@echo "make test-serial: all tiers passed"
 
 # ---- the main job on the local target ----
