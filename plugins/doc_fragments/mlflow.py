@@ -141,3 +141,20 @@ options:
         type: bool
         default: true
 """
+
+    # The aliases the rollout moves (mlflow_model_rollout, mlflow_model_rollout_info).
+    ROLLOUT_ALIASES = r"""
+options:
+  champion_alias:
+    description: The alias of the serving champion.
+    type: str
+    default: champion
+  challenger_alias:
+    description: The alias of the candidate.
+    type: str
+    default: challenger
+  previous_alias:
+    description: The alias of the champion before the current one (what a rollback restores).
+    type: str
+    default: previous_champion
+"""

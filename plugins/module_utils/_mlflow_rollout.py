@@ -36,6 +36,14 @@ from ansible_collections.mlops.platform.plugins.module_utils._mlflow_registry im
 )
 
 
+# The aliases the rollout moves (documented once: doc fragment mlops.platform.mlflow.rollout_aliases).
+ALIASES_ARGSPEC = dict(
+    champion_alias=dict(type="str", default="champion"),
+    challenger_alias=dict(type="str", default="challenger"),
+    previous_alias=dict(type="str", default="previous_champion"),
+)
+
+
 class Reader(object):
     """One read of a model's rollout state: the registered model, then the versions that matter."""
 

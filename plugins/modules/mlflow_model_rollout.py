@@ -69,18 +69,6 @@ options:
       - V(reject), V(abort), V(rollback) - why, in words a person can act on; it is stored in C(mlops.rollout.reason).
       - V(register) - what the reason tag of the new version says (default C(registered from run <id>)).
     type: str
-  champion_alias:
-    description: The alias of the serving champion.
-    type: str
-    default: champion
-  challenger_alias:
-    description: The alias of the candidate.
-    type: str
-    default: challenger
-  previous_alias:
-    description: The alias of the champion before the current one (what a rollback restores).
-    type: str
-    default: previous_champion
   lock_token:
     description:
       - The token of the rollout lock this rollout holds (M(mlops.platform.mlflow_model_lock)). When set, the call fails
@@ -106,6 +94,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - mlops.platform.mlflow.changes_state
   - mlops.platform.mlflow.gate_metrics
+  - mlops.platform.mlflow.rollout_aliases
 notes:
   - O(metrics) is required by V(validate) only.
 seealso:
@@ -234,12 +223,13 @@ msg:
 
 from ansible_collections.mlops.platform.plugins.module_utils._mlflow_gate import RULE_OPTIONS
 from ansible_collections.mlops.platform.plugins.module_utils._mlflow_module import MlflowModule
-from ansible_collections.mlops.platform.plugins.module_utils._mlflow_rollout import rollout
+from ansible_collections.mlops.platform.plugins.module_utils._mlflow_rollout import ALIASES_ARGSPEC, rollout
 
 
 def main():
     module = MlflowModule(
         argument_spec=dict(
+            ALIASES_ARGSPEC,
             name=dict(type="str", required=True),
             transition=dict(type="str", required=True,
                             choices=["register", "validate", "reject", "deploy", "promote", "rollback", "abort"]),
@@ -250,9 +240,6 @@ def main():
             tags=dict(type="dict"),
             reason=dict(type="str"),
             metrics=dict(type="list", elements="dict", options=RULE_OPTIONS),
-            champion_alias=dict(type="str", default="champion"),
-            challenger_alias=dict(type="str", default="challenger"),
-            previous_alias=dict(type="str", default="previous_champion"),
             lock_token=dict(type="str", no_log=False),
             lock_ttl=dict(type="int", default=900),
             release_lock=dict(type="bool", default=False),

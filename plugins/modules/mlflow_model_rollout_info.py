@@ -25,23 +25,12 @@ options:
   version:
     description: A version to report on besides the aliased ones. Default - the challenger.
     type: str
-  champion_alias:
-    description: The alias of the serving champion.
-    type: str
-    default: champion
-  challenger_alias:
-    description: The alias of the candidate.
-    type: str
-    default: challenger
-  previous_alias:
-    description: The alias of the previous champion.
-    type: str
-    default: previous_champion
 extends_documentation_fragment:
   - mlops.platform.mlflow
   - mlops.platform.mlflow.action_group
   - ansible.builtin.action_common_attributes
   - mlops.platform.mlflow.read_only
+  - mlops.platform.mlflow.rollout_aliases
 seealso:
   - module: mlops.platform.mlflow_model_rollout
 """
@@ -102,17 +91,15 @@ lock:
 """
 
 from ansible_collections.mlops.platform.plugins.module_utils._mlflow_module import MlflowModule
-from ansible_collections.mlops.platform.plugins.module_utils._mlflow_rollout import rollout_info
+from ansible_collections.mlops.platform.plugins.module_utils._mlflow_rollout import ALIASES_ARGSPEC, rollout_info
 
 
 def main():
     module = MlflowModule(
         argument_spec=dict(
+            ALIASES_ARGSPEC,
             name=dict(type="str", required=True),
             version=dict(type="str"),
-            champion_alias=dict(type="str", default="champion"),
-            challenger_alias=dict(type="str", default="challenger"),
-            previous_alias=dict(type="str", default="previous_champion"),
         ),
         supports_check_mode=True,
     )

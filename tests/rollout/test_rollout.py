@@ -158,6 +158,9 @@ def test_rollback_restores_the_previous_champion_once(platform, model_name):
     assert model.states() == {1: "PROMOTED", 2: "ROLLED_BACK"}
     assert model.tags(2)["mlops.rollout.reason"] == "customers report wrong answers since version 2"
     model.assert_consistent()
+    # The default endpoint answers exactly as version 1 itself does: its real predictions, row for row.
+    request = breast_cancer_request(rows=40)
+    assert [int(p) for p in model.predict(request)] == own_predictions(platform, model_name, 1, request)
     # A second rollback has nothing more to do, and says so; it changes nothing.
     again = rollout(platform, model_name, playbook="rollback.yml")
     assert again.recap()["changed"] == "0"
@@ -210,6 +213,19 @@ def test_unreachable_mlflow_fails_clearly_and_changes_nothing(platform, model_na
         "111] Connection refused. Start the platform first (make run, or playbooks/platform.yml), or point "
         "mlops_mlflow_tracking_uri at your MLflow server. Nothing was changed." % model_name]
     assert not work.exists()
+
+
+def own_predictions(platform, name, version, request):
+    """What a version predicts for ``request``, loaded straight from MLflow with its own pyfunc flavour."""
+    import mlflow.pyfunc
+    import pandas as pd
+    frame = pd.DataFrame(dict((item["name"], item["data"]) for item in request["inputs"]))
+    mlflow.set_tracking_uri(platform.tracking_uri)
+    try:
+        loaded = mlflow.pyfunc.load_model("models:/%s/%s" % (name, version))
+        return [int(v) for v in loaded.predict(frame)]
+    finally:
+        mlflow.set_tracking_uri("")
 
 
 def artifact_file(platform, model, version, name):

@@ -6,12 +6,9 @@ HTTP exchange), so these tests exercise ansible.module_utils.urls as well.
 
 from __future__ import absolute_import, division, print_function
 
-import http.server
-import json
-import threading
-from urllib.parse import parse_qs, urlsplit
-
 import pytest
+
+from support.scripted_http import scripted_servers
 
 from ansible_collections.mlops.platform.plugins.module_utils._mlflow_client import (
     MlflowAlreadyExistsError,
@@ -29,60 +26,11 @@ from ansible_collections.mlops.platform.plugins.module_utils._mlflow_client impo
 from ansible_collections.mlops.platform.plugins.module_utils._http_client import backoff_delay, redact_url
 
 
-class Scripted:
-    """An HTTP server that answers from a list of (status, body, headers) and records requests."""
-
-    def __init__(self, responses):
-        self.responses = list(responses)
-        self.requests = []
-        owner = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _answer(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                owner.requests.append({
-                    "method": self.command,
-                    "path": urlsplit(self.path).path,
-                    "query": parse_qs(urlsplit(self.path).query),
-                    "body": json.loads(body) if body else None,
-                    "headers": dict(self.headers),
-                })
-                status, payload, headers = owner.responses.pop(0) if owner.responses else (200, {}, {})
-                raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                self.send_response(status)
-                for key, value in (headers or {}).items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            do_GET = do_POST = do_PATCH = do_DELETE = _answer
-
-        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-        self.uri = "http://127.0.0.1:%d" % self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def scripted():
-    servers = []
-
-    def make(*responses):
-        server = Scripted(responses)
-        servers.append(server)
-        return server
-
+    make, close_all = scripted_servers()
     yield make
-    for server in servers:
-        server.close()
+    close_all()
 
 
 def client_for(server, **kwargs):

@@ -8,13 +8,13 @@ longer on disk). The client runs against a scripted HTTP server on 127.0.0.1.
 
 from __future__ import absolute_import, division, print_function
 
-import http.server
 import json
 import os
-import threading
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
+
+from support.scripted_http import scripted_servers
 
 from ansible_collections.mlops.platform.plugins.module_utils._http_client import (
     ApiConnectionError,
@@ -720,49 +720,11 @@ def test_prune_keeps_what_entries_use_and_drops_leftovers(tmp_path):
 
 # ---------------------------------------------------------------- the MLServer client over HTTP
 
-class Scripted(object):
-    """An HTTP server on 127.0.0.1 that answers from a list of (status, body) and records (method, path)."""
-
-    def __init__(self, responses):
-        self.responses = list(responses)
-        self.requests = []
-        owner = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _answer(self):
-                owner.requests.append((self.command, urlsplit(self.path).path, parse_qs(urlsplit(self.path).query)))
-                status, payload = owner.responses.pop(0) if owner.responses else (200, {})
-                raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            do_GET = do_POST = _answer
-
-        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-        self.uri = "http://127.0.0.1:%d" % self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def scripted():
-    servers = []
-
-    def make(*responses):
-        servers.append(Scripted(responses))
-        return servers[-1]
-
+    make, close_all = scripted_servers()
     yield make
-    for server in servers:
-        server.close()
+    close_all()
 
 
 def test_client_readiness_and_metadata(scripted):
@@ -774,7 +736,7 @@ def test_client_readiness_and_metadata(scripted):
     assert client.model_ready(NAME, "9") is None
     assert ms.served_version(client.model_metadata(NAME, LABEL), NAME) == "3"
     assert client.model_metadata(NAME) is None
-    assert [r[1] for r in server.requests] == [
+    assert [r["path"] for r in server.requests] == [
         "/v2/models/iris/versions/champion/ready", "/v2/models/iris/versions/2/ready",
         "/v2/models/iris/versions/9/ready", "/v2/models/iris/versions/champion", "/v2/models/iris"]
 
@@ -803,7 +765,7 @@ def test_client_unload_of_a_model_that_is_not_loaded(scripted):
     client = ms.MlserverClient(server.uri)
     assert client.unload(NAME, 10) is False
     assert client.unload(NAME, 10) is True
-    assert [r[:2] for r in server.requests] == [("POST", "/v2/repository/models/iris/unload")] * 2
+    assert [(r["method"], r["path"]) for r in server.requests] == [("POST", "/v2/repository/models/iris/unload")] * 2
 
 
 def test_client_a_404_that_is_not_mlservers_says_the_url_is_wrong(scripted):
