@@ -64,6 +64,7 @@ def test_the_right_password_leads_to_jupyterlab(browser, hub, platform):
     launcher = WebDriverWait(browser, 120).until(
         expected_conditions.visibility_of_element_located((By.CSS_SELECTOR, ".jp-Launcher")))
     assert "Notebook" in launcher.text
-    assert any(cookie["name"] == "jupyterhub-hub-login" for cookie in browser.get_cookies())
+    assert browser.current_url.startswith("%s/user/%s/lab" % (hub.url, USER))
+    assert "JupyterLab" in browser.title
     source = browser.page_source
     assert platform.mlflow_password not in source and hub.password() not in source

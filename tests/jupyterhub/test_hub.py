@@ -153,8 +153,11 @@ def test_a_notebook_run_becomes_the_served_champion(platform, hub, token):
     model.assert_consistent()
 
     # The served model answers as the notebook's model does, row for row.
+    import mlflow
     import mlflow.pyfunc
     from sklearn.datasets import load_breast_cancer
+    mlflow.set_tracking_uri(platform.tracking_uri)
+    mlflow.set_registry_uri(platform.tracking_uri)
     request = rollout.breast_cancer_request(rows=6)
     frame = load_breast_cancer(as_frame=True).data.head(6).rename(columns=lambda column: column.replace(" ", "_"))
     local = mlflow.pyfunc.load_model("models:/%s@champion" % name)
