@@ -56,7 +56,7 @@ def _free(port):
 
 def free_port_block(size=3):
     """A free port whose next size-1 ports are free too (the proxy, its API and the hub)."""
-    for _ in range(50):
+    for _attempt in range(50):
         port = free_port()
         if port + size < 65536 and all(_free(port + offset) for offset in range(1, size)):
             return port

@@ -68,8 +68,8 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize("extra,message", BAD_INPUTS, ids=["public-host", "nobody-allowed", "secret-in-environment",
-                                                          "same-ports"])
+@pytest.mark.parametrize("extra,message", BAD_INPUTS,
+                         ids=["public-host", "nobody-allowed", "secret-in-environment", "same-ports"])
 def test_bad_input_is_refused_with_a_message_naming_the_option(platform, hub, extra, message):
     port = int(hub.url.rsplit(":", 1)[1])
     message = message % {"uri": platform.tracking_uri, "url": hub.url, "port": port, "api": port + 1}
