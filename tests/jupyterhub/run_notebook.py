@@ -74,6 +74,7 @@ async def execute(args):
 
 
 def main():
+    # A hung run can be asked where it hangs: kill -USR1 <pid> prints every thread's stack.
     faulthandler.register(signal.SIGUSR1)
     parser = argparse.ArgumentParser()
     parser.add_argument("--server", required=True)
