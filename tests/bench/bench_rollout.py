@@ -140,7 +140,7 @@ def main():
     plat = Platform(tempfile.mkdtemp(prefix="mlops-bench-rollout-"))
     rollouts, hands, rollbacks, rollback_ends = [], [], [], []
     try:
-        plat.play("platform.yml").check(0)
+        plat.play("platform.yml", "--skip-tags", "jupyterhub").check(0)  # a rollout needs no JupyterHub
         play(plat, "rollout.yml")  # a first champion, and warm caches (venvs, DVC cache, imports)
         for round_ in range(args.repeat):
             previous = plat.model(MODEL).alias("champion")
