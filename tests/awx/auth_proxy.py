@@ -2,13 +2,21 @@
 reverse proxy that forwards a request to the real MLflow server only when it carries the credentials it was given
 (HTTP basic or a bearer token), and answers 401 itself otherwise. The local platform's MLflow has no
 authentication; this is what makes the credential an AWX job gets matter. It counts what it let through and what
-it refused."""
+it refused.
+
+It runs as a process of its own (``AuthProxyProcess``): the test process starts ansible-runner jobs through a pty
+fork, and a fork in a multi-threaded process can deadlock. Its counters answer at /__stand-in__/counts and
+/__stand-in__/reset, without credentials (the jobs never ask for them)."""
 
 import base64
 import http.client
 import http.server
 import json
+import os
+import subprocess
+import sys
 import threading
+import urllib.request
 
 HOP_BY_HOP = ("connection", "keep-alive", "transfer-encoding", "content-length", "server", "date", "host")
 
@@ -48,6 +56,13 @@ class AuthProxy:
 
             def _handle(self):
                 body = self._body()
+                if self.path in ("/__stand-in__/counts", "/__stand-in__/reset"):
+                    if self.path.endswith("reset"):
+                        proxy.reset()
+                    passed, refused = proxy.counts()
+                    payload = json.dumps({"passed": passed, "refused": refused}).encode()
+                    self._answer(200, [("Content-Type", "application/json")], payload)
+                    return
                 if self.headers.get("Authorization") not in proxy.accepted:
                     with proxy.lock:
                         proxy.refused.append((self.command, self.path))
@@ -90,3 +105,48 @@ class AuthProxy:
     def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
+
+
+class AuthProxyProcess:
+    """An AuthProxy in a child process; the credentials go to it on stdin, never on its command line."""
+
+    def __init__(self, upstream_port, username=None, password=None, token=None):
+        self.args = {"upstream_port": upstream_port, "username": username, "password": password, "token": token}
+        self.proc = None
+        self.uri = None
+
+    def __enter__(self):
+        self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        self.proc.stdin.write(json.dumps(self.args) + "\n")
+        self.proc.stdin.flush()
+        self.uri = self.proc.stdout.readline().strip()
+        if not self.uri.startswith("http://127.0.0.1:"):
+            raise RuntimeError("the auth stand-in did not start (it said %r)" % self.uri)
+        return self
+
+    def _call(self, path, data=None):
+        with urllib.request.urlopen(urllib.request.Request(self.uri + path, data=data), timeout=10) as resp:
+            return json.load(resp)
+
+    def counts(self):
+        found = self._call("/__stand-in__/counts")
+        return found["passed"], [tuple(r) for r in found["refused"]]
+
+    def reset(self):
+        self._call("/__stand-in__/reset", data=b"")
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def main():
+    args = json.loads(sys.stdin.readline())
+    proxy = AuthProxy(args["upstream_port"], username=args["username"], password=args["password"], token=args["token"])
+    print(proxy.uri, flush=True)
+    proxy.server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

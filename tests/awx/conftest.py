@@ -15,7 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from auth_proxy import AuthProxy  # noqa: E402  pylint: disable=wrong-import-position
+from auth_proxy import AuthProxyProcess  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def _rollout_harness():
@@ -37,8 +37,16 @@ def no_mlflow_environment():
     saved = dict((k, v) for k, v in os.environ.items() if k.startswith("MLFLOW_"))
     for key in saved:
         del os.environ[key]
+    # MLflow's client (the tests read the registry back with it) would start telemetry threads in this process,
+    # and the jobs' pty fork must happen in a single-threaded process.
+    tracking = os.environ.get("DO_NOT_TRACK")
+    os.environ["DO_NOT_TRACK"] = "true"
     yield
     os.environ.update(saved)
+    if tracking is None:
+        del os.environ["DO_NOT_TRACK"]
+    else:
+        os.environ["DO_NOT_TRACK"] = tracking
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +75,7 @@ def mlflow_login():
 @pytest.fixture(scope="session")
 def auth_proxy(platform, mlflow_login):
     port = int(platform.tracking_uri.rsplit(":", 1)[1])
-    with AuthProxy(port, username=mlflow_login["username"], password=mlflow_login["password"]) as proxy:
+    with AuthProxyProcess(port, username=mlflow_login["username"], password=mlflow_login["password"]) as proxy:
         yield proxy
 
 
