@@ -16,6 +16,7 @@ import glob
 import json
 import os
 import tempfile
+import threading
 
 import ansible_runner
 import yaml
@@ -144,6 +145,9 @@ def run_job(data, name, workdir, credentials, extra_vars=None, artifacts=None, e
     ``extra_vars`` are the launch's (or the node's) extra vars, ``artifacts`` what the workflow's earlier nodes
     handed on with set_stats."""
     template = job_template(data, name)
+    # ansible-runner forks the job under a pty; a fork in a multi-threaded process can deadlock the child.
+    threads = [t.name for t in threading.enumerate()]
+    assert threads == ["MainThread"], "threads in the test process before job %s: %s" % (name, threads)
     pdd = tempfile.mkdtemp(prefix="awx-%s-" % name, dir=workdir)
     os.symlink(ROOT, os.path.join(pdd, "project"))
     os.makedirs(os.path.join(pdd, "env"))

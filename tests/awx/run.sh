@@ -8,7 +8,8 @@ venv=${VENV:-$root/.venv}
 py=$venv/bin/python
 # This tier's packages are pinned in requirements-test.txt; a venv made before they were added gets them here.
 if ! "$py" -c 'import ansible_builder, ansible_runner' 2>/dev/null; then
-  "$py" -m pip install -q $(grep -E '^ansible-(builder|runner)==' "$root/requirements-test.txt")
+  mapfile -t pins < <(grep -E '^ansible-(builder|runner)==' "$root/requirements-test.txt")
+  "$py" -m pip install -q "${pins[@]}"
 fi
 # The collection under its FQCN, as `make collection` links it.
 mkdir -p "$root/.cache/collections/ansible_collections/mlops"

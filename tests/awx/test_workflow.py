@@ -117,8 +117,7 @@ def test_rejected_candidate_stops_the_workflow_and_the_champion_stays(data, plat
     assert model.served() == "1"
 
 
-def test_wrong_password_fails_the_job_with_the_servers_reason_and_no_secret(data, platform, auth_proxy, mlflow_login,
-                                                                          workdir):
+def test_wrong_password_fails_the_job_with_the_servers_reason_and_no_secret(data, platform, auth_proxy, mlflow_login, workdir):
     name = "awx-badpw-%s" % uuid.uuid4().hex[:6]
     wrong = "wrong-" + uuid.uuid4().hex
     auth_proxy.reset()
@@ -127,11 +126,11 @@ def test_wrong_password_fails_the_job_with_the_servers_reason_and_no_secret(data
     assert (job.status, job.rc) == ("failed", 2)
     failures = job.failures()
     assert len(failures) == 1, failures
-    assert failures[0].startswith("Failed to take the rollout lock of model '%s'" % name) or \
-        "HTTP 401" in failures[0], failures
-    assert "(the server rejected the credentials)" in failures[0]
-    assert failures[0].endswith("Nothing was changed.")
-    assert auth_proxy.counts()[0] == 0
+    assert failures == [
+        "Failed to take the rollout lock of model '%s': GET %s/api/2.0/mlflow/registered-models/get: HTTP 401, You are "
+        "not authenticated (auth stand-in) (the server rejected the credentials). Nothing was changed." % (name, auth_proxy.uri)]
+    passed, refused = auth_proxy.counts()
+    assert passed == 0 and refused[:1] == [("GET", "/api/2.0/mlflow/registered-models/get?name=%s" % name)], refused
     assert job.artifacts() == {}
     for path in job.output_files():
         with open(path, errors="replace") as handle:
