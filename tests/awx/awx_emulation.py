@@ -101,6 +101,12 @@ def inject(ctype, inputs):
     return env, render(injectors.get("extra_vars") or {}), safe_env
 
 
+def os_threads():
+    """Threads of this process as the kernel counts them (native ones included)."""
+    with open("/proc/self/status") as handle:
+        return int([line.split()[1] for line in handle if line.startswith("Threads:")][0])
+
+
 class Job:
     """One finished job: its runner, status, artifacts dir and what it handed on with set_stats."""
 
@@ -147,7 +153,8 @@ def run_job(data, name, workdir, credentials, extra_vars=None, artifacts=None, e
     template = job_template(data, name)
     # ansible-runner forks the job under a pty; a fork in a multi-threaded process can deadlock the child.
     threads = [t.name for t in threading.enumerate()]
-    assert threads == ["MainThread"], "threads in the test process before job %s: %s" % (name, threads)
+    assert threads == ["MainThread"] and os_threads() == 1, "threads in the test process before job %s: %s, %d in all" % (
+        name, threads, os_threads())
     pdd = tempfile.mkdtemp(prefix="awx-%s-" % name, dir=workdir)
     os.symlink(ROOT, os.path.join(pdd, "project"))
     os.makedirs(os.path.join(pdd, "env"))

@@ -3,11 +3,15 @@
 authentication stand-in (auth_proxy.py) the jobs' MLflow credential must get through."""
 
 import importlib.util
+import json
 import os
 import secrets
 import shutil
 import sys
 import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
 
 import pytest
 
@@ -37,16 +41,8 @@ def no_mlflow_environment():
     saved = dict((k, v) for k, v in os.environ.items() if k.startswith("MLFLOW_"))
     for key in saved:
         del os.environ[key]
-    # MLflow's client (the tests read the registry back with it) would start telemetry threads in this process,
-    # and the jobs' pty fork must happen in a single-threaded process.
-    tracking = os.environ.get("DO_NOT_TRACK")
-    os.environ["DO_NOT_TRACK"] = "true"
     yield
     os.environ.update(saved)
-    if tracking is None:
-        del os.environ["DO_NOT_TRACK"]
-    else:
-        os.environ["DO_NOT_TRACK"] = tracking
 
 
 @pytest.fixture(scope="session")
@@ -58,7 +54,6 @@ def platform(harness):
     if venvs:
         plat.vars["private_local_supervisor_venv"] = os.path.join(venvs, "supervisor")
         plat.vars["seldon_venv"] = os.path.join(venvs, "mlserver")
-        import json
         with open(plat.vars_file, "w") as handle:
             json.dump(plat.vars, handle)
     plat.play("platform.yml").check(0)
@@ -82,3 +77,50 @@ def auth_proxy(platform, mlflow_login):
 @pytest.fixture
 def workdir(tmp_path):
     return str(tmp_path)
+
+
+class Registry:
+    """One registered model read back over MLflow's REST API (not MLflow's client: importing it loads numpy's
+    thread pools into this process, and the jobs' pty fork must happen in a single-threaded process)."""
+
+    def __init__(self, platform, name):
+        self.platform, self.name = platform, name
+
+    def _get(self, endpoint, **params):
+        url = "%s/api/2.0/mlflow/%s?%s" % (self.platform.tracking_uri, endpoint, urllib.parse.urlencode(params))
+        try:
+            with urllib.request.urlopen(url, timeout=10) as resp:
+                return json.load(resp)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return None
+            raise
+
+    def alias(self, alias):
+        found = self._get("registered-models/alias", name=self.name, alias=alias)
+        return found["model_version"]["version"] if found else None
+
+    def versions(self):
+        found = self._get("model-versions/search", filter="name = '%s'" % self.name) or {}
+        return sorted(int(v["version"]) for v in found.get("model_versions", []))
+
+    def tags(self, number):
+        found = self._get("model-versions/get", name=self.name, version=str(number))
+        return dict((t["key"], t["value"]) for t in found["model_version"].get("tags", []))
+
+    def states(self):
+        return dict((v, self.tags(v).get("mlops.rollout.state")) for v in self.versions())
+
+    def served(self):
+        return self.platform.model(self.name).served()
+
+    def assert_consistent(self):
+        states = self.states()
+        champion = self.alias("champion")
+        assert [str(v) for v, s in states.items() if s == "PROMOTED"] == ([champion] if champion else []), (states, champion)
+        assert self.served() == champion, "MLServer serves %s, the registry's champion is %s" % (self.served(), champion)
+
+
+@pytest.fixture(scope="session")
+def registry(platform):
+    return lambda name: Registry(platform, name)

@@ -63,7 +63,7 @@ def run_workflow(data, platform, auth_proxy, login, workdir, first_node_vars, cr
     return jobs
 
 
-def test_train_test_deploy_hands_the_candidate_on_through_set_stats(data, platform, auth_proxy, mlflow_login, workdir):
+def test_train_test_deploy_hands_the_candidate_on_through_set_stats(data, platform, registry, auth_proxy, mlflow_login, workdir):
     name = "awx-rollout-%s" % uuid.uuid4().hex[:6]
     auth_proxy.reset()
     # Only the train node is told the model: test and deploy learn it (and the version) from the artifacts.
@@ -81,7 +81,7 @@ def test_train_test_deploy_hands_the_candidate_on_through_set_stats(data, platfo
         assert {k: given[k] for k in handed} == handed, job.name
     assert "Hand the model and version on to the next job" in jobs[0].played_tasks()
     # The registry and the inference server say the same: version 1 is the champion and serves.
-    model = platform.model(name)
+    model = registry(name)
     assert model.versions() == [1]
     assert model.alias("champion") == "1"
     assert model.tags(1)["mlops.rollout.state"] == "PROMOTED"
@@ -98,7 +98,7 @@ def test_train_test_deploy_hands_the_candidate_on_through_set_stats(data, platfo
                 assert mlflow_login["password"] not in handle.read(), path
 
 
-def test_rejected_candidate_stops_the_workflow_and_the_champion_stays(data, platform, auth_proxy, mlflow_login, workdir):
+def test_rejected_candidate_stops_the_workflow_and_the_champion_stays(data, platform, registry, auth_proxy, mlflow_login, workdir):
     name = "awx-reject-%s" % uuid.uuid4().hex[:6]
     first = run_workflow(data, platform, auth_proxy, mlflow_login, workdir, dict(TRAIN_VARS, model_rollout_model_name=name))
     assert [j.status for j in first] == ["successful"] * 3
@@ -112,12 +112,13 @@ def test_rejected_candidate_stops_the_workflow_and_the_champion_stays(data, plat
     assert failures[0].endswith("The champion (version 1) stays in charge; nothing was deployed.")
     # A failed job hands nothing on: the deploy node never ran.
     assert jobs[1].artifacts() == {}
-    model = platform.model(name)
+    model = registry(name)
     assert model.states() == {1: "PROMOTED", 2: "REJECTED"}
     assert model.served() == "1"
 
 
-def test_wrong_password_fails_the_job_with_the_servers_reason_and_no_secret(data, platform, auth_proxy, mlflow_login, workdir):
+def test_wrong_password_fails_the_job_with_the_servers_reason_and_no_secret(
+        data, platform, registry, auth_proxy, mlflow_login, workdir):
     name = "awx-badpw-%s" % uuid.uuid4().hex[:6]
     wrong = "wrong-" + uuid.uuid4().hex
     auth_proxy.reset()
@@ -136,4 +137,4 @@ def test_wrong_password_fails_the_job_with_the_servers_reason_and_no_secret(data
         with open(path, errors="replace") as handle:
             text = handle.read()
         assert wrong not in text and mlflow_login["password"] not in text, path
-    assert platform.model(name).versions() == []
+    assert registry(name).versions() == []
