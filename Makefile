@@ -18,7 +18,7 @@ MLFLOW2_VENV := $(CACHE)/mlflow2-venv
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT):$(VENV)/lib/ansible-collections
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: help venv mlflow2-venv collection lint sanity unit integration examples-test serving-test molecule-local rollout-test cluster-test monitoring-test platform-test jupyterhub-test cluster-up cluster-down test test-lane-checks test-lane-platform test-serial bench run stop clean
+.PHONY: help venv mlflow2-venv collection lint sanity unit integration examples-test serving-test molecule-local rollout-test cluster-test monitoring-test platform-test jupyterhub-test awx-test cluster-up cluster-down test test-lane-checks test-lane-platform test-serial bench run stop clean
 
 help:
 	@echo "make run    - bring up the local MLOps platform and run one model rollout"
@@ -105,6 +105,11 @@ rollout-test: collection
 jupyterhub-test: collection
 	VENV=$(VENV) tests/jupyterhub/run.sh
 
+# The execution environment (ansible-builder create) and AWX as code, run as AWX would with ansible-runner:
+# train -> test -> deploy as three jobs passing the version through set_stats. See awx/README.md.
+awx-test: collection
+	VENV=$(VENV) tests/awx/run.sh
+
 # Alert rules (promtool) and dashboards (PromQL on a real Prometheus with backfilled series); installs Debian's
 # prometheus when missing. See tests/monitoring/README.md.
 monitoring-test: collection
@@ -124,12 +129,12 @@ test: venv collection mlflow2-venv
 	@echo "make test: all tiers passed"
 
 test-lane-checks:
-	$(MAKE) --no-print-directory -j1 lint sanity unit integration examples-test monitoring-test platform-test serving-test 2>&1 | sed -u 's/^/[checks] /'
+	$(MAKE) --no-print-directory -j1 lint sanity unit integration examples-test monitoring-test platform-test serving-test awx-test 2>&1 | sed -u 's/^/[checks] /'
 
 test-lane-platform:
 	$(MAKE) --no-print-directory -j1 molecule-local jupyterhub-test rollout-test cluster-test 2>&1 | sed -u 's/^/[platform] /'
 
-test-serial: lint sanity unit integration examples-test monitoring-test platform-test serving-test molecule-local jupyterhub-test rollout-test cluster-test
+test-serial: lint sanity unit integration examples-test monitoring-test platform-test serving-test awx-test molecule-local jupyterhub-test rollout-test cluster-test
 	@echo "make test-serial: all tiers passed"
 
 # ---- the main job on the local target ----
