@@ -36,3 +36,25 @@ def validate(validator, *paths):
     proc = subprocess.run([validator, "-json"] + list(paths), capture_output=True, text=True, check=False, timeout=60)
     results = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
     return proc.returncode, results, proc.stderr
+
+
+def load_rollout_platform():
+    """The rollout tier's Platform (playbooks/platform.yml on free ports under a throw-away root), reused as is."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("rollout_platform", os.path.join(ROOT, "tests", "rollout", "conftest.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def render(vars_, out, tmpdir):
+    """Render the tekton role's objects with these variables (entry point render); the objects, as a list."""
+    import yaml
+    path = os.path.join(tmpdir, "render-vars-%d.json" % len(os.listdir(tmpdir)))
+    with open(path, "w") as handle:
+        json.dump(dict(vars_, tekton_test_out=out), handle)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"), ANSIBLE_NOCOLOR="1")
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+                           os.path.join(HERE, "playbooks", "render.yml"), "-e", "@" + path],
+                          capture_output=True, text=True, env=env, check=False, timeout=300)
+    return proc, (list(yaml.safe_load_all(open(out))) if proc.returncode == 0 else None)

@@ -2,7 +2,8 @@
 # The Tekton tier: Tekton's own validation of the rendered objects, the role on the embedded control plane, and the
 # pipeline's steps run for real on this machine against a local platform and a real S3 server.
 #   tests/tekton/run.sh [pytest args]          (MLOPS_PYTHON: the test venv's python; default .venv/bin/python)
-# 1. builds (or finds in ~/.cache/mlops-platform) the validator (Go, from the module proxy) and SeaweedFS;
+# 1. builds (or finds in ~/.cache/mlops-platform) the validator (Go, from the module proxy) and SeaweedFS, and
+#    installs DVC's S3 plugin into .cache/tekton-dvc-s3 (requirements-dvc-s3.txt; PYTHONPATH of the steps only);
 # 2. brings up this checkout's embedded control plane unless one runs (then it is reused and left running) or
 #    MLOPS_TEST_KUBECONFIG names a cluster; what this script started it stops, whatever happened;
 # 3. runs pytest tests/tekton; fails when pytest fails or collects no test.
@@ -39,7 +40,8 @@ ln -sfn "$ROOT" "$ROOT/.cache/collections/ansible_collections/mlops/platform"
 t0=$SECONDS
 MLOPS_TEKTON_VALIDATOR="$("$HERE/build-validator.sh" | tail -n 1)"
 MLOPS_SEAWEEDFS="$("$ROOT/tests/support/seaweedfs.sh" build | tail -n 1)"
-export MLOPS_TEKTON_VALIDATOR MLOPS_SEAWEEDFS
+MLOPS_TEKTON_DVC_S3="$("$HERE/dvc-s3-overlay.sh" | tail -n 1)"
+export MLOPS_TEKTON_VALIDATOR MLOPS_SEAWEEDFS MLOPS_TEKTON_DVC_S3
 log "validator and SeaweedFS ready after $((SECONDS - t0)) s"
 
 if [[ -n "${MLOPS_TEST_KUBECONFIG:-}" ]]; then
