@@ -17,6 +17,7 @@ started=0
 
 log() { printf '[tekton-test] %s\n' "$*" >&2; }
 
+# shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup() {
   local rc=$?
   if ((started)); then

@@ -214,3 +214,35 @@ def test_kubernetes_apply_converges_runs_and_removes(kubeconfig, api, tmp_path):
     assert read(api, "v1", "Namespace", ns) is not None
     api.resources.get(api_version="v1", kind="Namespace").delete(name=ns)
 
+
+def test_kubernetes_release_manifests_are_fetched_and_applied(kubeconfig, api, tmp_path):
+    """tekton_install=release: the manifests at the (overridable) URLs are fetched and applied before the pipeline.
+    The URL is a local HTTP server here (no internet), serving a stand-in manifest, not Tekton's release."""
+    import functools
+    import http.server
+    import threading
+    ns = "tekton-r-" + uuid.uuid4().hex[:6]
+    (tmp_path / "release.yaml").write_text(
+        "# stand-in for a Tekton release manifest (test data)\n"
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s-release\n---\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: release-marker\n  namespace: %s-release\n"
+        "data:\n  version: v1.6.0\n" % (ns, ns))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = "http://127.0.0.1:%d/release.yaml" % server.server_address[1]
+        variables = dict(base_vars("kubernetes", ns), tekton_install="release", tekton_release_manifests=[url])
+        proc, recap, _s = apply(kubeconfig, tmp_path, variables)
+        assert proc.returncode == 0 and recap["failed"] == 0, proc.stdout[-3000:]
+        marker = read(api, "v1", "ConfigMap", "release-marker", ns + "-release")
+        assert marker["data"] == {"version": "v1.6.0"}
+        assert read(api, "tekton.dev/v1", "Pipeline", "cd4ml", ns) is not None
+        missing = dict(variables, tekton_release_manifests=[url.replace("release.yaml", "missing.yaml")])
+        proc, recap, _s = apply(kubeconfig, tmp_path, missing)
+        assert proc.returncode == 2 and "HTTP Error 404" in proc.stdout, proc.stdout[-3000:]
+    finally:
+        server.shutdown()
+        for name in (ns, ns + "-release"):
+            if read(api, "v1", "Namespace", name):
+                api.resources.get(api_version="v1", kind="Namespace").delete(name=name)
