@@ -186,14 +186,15 @@ def test_a_broken_step_script_stops_the_run_and_the_outcome_is_recorded(platform
     model = "tekton-broken-" + uuid.uuid4().hex[:6]
     objects = pipeline_objects(platform, s3, project, model, str(tmp_path))
     task = next(o for o in objects if o["kind"] == "Task" and o["metadata"]["name"] == "cd4ml-dvc-pull")
-    task["spec"]["steps"][0]["script"] = task["spec"]["steps"][0]["script"].replace("dvc pull --allow-missing", "dvc pul --allow-missing")
+    task["spec"]["steps"][0]["script"] = task["spec"]["steps"][0]["script"].replace(
+        "dvc pull --allow-missing", "dvc pul --allow-missing")
     run = run_pipeline(objects, str(tmp_path / "run2"))
     assert statuses(run) == [
         ("fetch-source", "Succeeded"), ("dvc-pull", "Failed"), ("validate-data", "Skipped"), ("train", "Skipped"),
         ("gate", "Skipped"), ("deploy", "Skipped"), ("analyze", "Skipped"), ("rollback", "Skipped"),
         ("record-outcome", "Succeeded")], explain(run)
-    assert run.outcomes["dvc-pull"].reason == '"step-pull" exited with code 2'
-    assert "argument COMMAND: invalid choice: 'pul'" in run.outcomes["dvc-pull"].output()
+    assert run.outcomes["dvc-pull"].reason == '"step-pull" exited with code 254'
+    assert "ERROR: argument command: invalid choice: 'pul'" in run.outcomes["dvc-pull"].output()
     # Nothing was registered: the record step says so and changes nothing.
     assert platform.model(model).versions() == []
     assert "Model %s: record: version - is -, champion -; run cd4ml-run2 Failed." % model in \
