@@ -18,7 +18,7 @@ MLFLOW2_VENV := $(CACHE)/mlflow2-venv
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT):$(VENV)/lib/ansible-collections
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: help venv mlflow2-venv collection lint sanity unit integration examples-test serving-test molecule-local rollout-test cluster-test monitoring-test platform-test jupyterhub-test awx-test cluster-up cluster-down test test-lane-checks test-lane-platform test-serial bench run stop clean
+.PHONY: help venv mlflow2-venv collection lint sanity unit integration examples-test serving-test molecule-local rollout-test cluster-test monitoring-test platform-test jupyterhub-test awx-test tekton-test cluster-up cluster-down test test-lane-checks test-lane-platform test-serial bench run stop clean
 
 help:
 	@echo "make run    - bring up the local MLOps platform and run one model rollout"
@@ -110,6 +110,12 @@ jupyterhub-test: collection
 awx-test: collection
 	VENV=$(VENV) tests/awx/run.sh
 
+# The Tekton CD4ML pipeline: Tekton's own validation code (a Go helper built from the module proxy, cached under
+# ~/.cache), the role's objects on the embedded control plane, and the pipeline's steps run in order on the local
+# target. Before cluster-test in the same lane: both use this checkout's control plane. See roles/tekton/README.md.
+tekton-test: collection
+	$(CLUSTER_ENV) tests/tekton/run.sh
+
 # Alert rules (promtool) and dashboards (PromQL on a real Prometheus with backfilled series); installs Debian's
 # prometheus when missing. See tests/monitoring/README.md.
 monitoring-test: collection
@@ -132,9 +138,9 @@ test-lane-checks:
 	$(MAKE) --no-print-directory -j1 lint sanity unit integration examples-test monitoring-test platform-test serving-test awx-test 2>&1 | sed -u 's/^/[checks] /'
 
 test-lane-platform:
-	$(MAKE) --no-print-directory -j1 molecule-local jupyterhub-test rollout-test cluster-test 2>&1 | sed -u 's/^/[platform] /'
+	$(MAKE) --no-print-directory -j1 molecule-local jupyterhub-test rollout-test tekton-test cluster-test 2>&1 | sed -u 's/^/[platform] /'
 
-test-serial: lint sanity unit integration examples-test monitoring-test platform-test serving-test awx-test molecule-local jupyterhub-test rollout-test cluster-test
+test-serial: lint sanity unit integration examples-test monitoring-test platform-test serving-test awx-test molecule-local jupyterhub-test rollout-test tekton-test cluster-test
 	@echo "make test-serial: all tiers passed"
 
 # ---- the main job on the local target ----

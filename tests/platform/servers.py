@@ -10,28 +10,15 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 
+from support.mlflow_server import free_ports
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 SEAWEEDFS_SH = os.path.join(ROOT, "tests", "support", "seaweedfs.sh")
-
-
-def free_ports(count):
-    """count distinct free loopback ports (held open together, so they differ)."""
-    socks = []
-    try:
-        while len(socks) < count:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind(("127.0.0.1", 0))
-            socks.append(sock)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for sock in socks:
-            sock.close()
 
 
 def weed_binary():

@@ -25,7 +25,7 @@ import uuid
 
 import pytest
 
-from support.mlflow_server import free_port
+from support.mlflow_server import free_ports
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -103,7 +103,8 @@ class Result:
 class Platform:
     def __init__(self, root):
         self.root = root
-        ports = dict((name, free_port()) for name in ("mlflow", "http", "grpc", "metrics", "prometheus"))
+        names = ("mlflow", "http", "grpc", "metrics", "prometheus")
+        ports = dict(zip(names, free_ports(len(names))))
         self.tracking_uri = "http://127.0.0.1:%d" % ports["mlflow"]
         self.inference = "http://127.0.0.1:%d" % ports["http"]
         self.vars = {

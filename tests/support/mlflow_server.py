@@ -25,6 +25,21 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def free_ports(count):
+    """count distinct free ports: every socket stays bound until all are drawn (free_port() called in a row may
+    hand out the same port twice, once the first socket is closed)."""
+    socks = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            socks.append(sock)
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
 def mlflow_executable(venv=None):
     if venv:
         return os.path.join(venv, "bin", "mlflow")

@@ -21,7 +21,7 @@ import time
 import urllib.error
 import urllib.request
 
-from support.mlflow_server import free_port
+from support.mlflow_server import free_ports
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MLSERVER_PACKAGES = ["mlserver==1.7.1", "mlserver-mlflow==1.7.1", "uvloop<0.22", "mlflow==3.17.2",
@@ -44,7 +44,7 @@ class MlserverProcess:
         self.root = root
         self.repository = repository
         self.venv = venv or mlserver_venv()
-        self.http_port, self.grpc_port, self.metrics_port = free_port(), free_port(), free_port()
+        self.http_port, self.grpc_port, self.metrics_port = free_ports(3)
         self.url = "http://127.0.0.1:%d" % self.http_port
         self.parallel_workers = parallel_workers
         self.proc = None
