@@ -30,7 +30,7 @@ def free_ports(count):
     hand out the same port twice, once the first socket is closed)."""
     socks = []
     try:
-        for _ in range(count):
+        while len(socks) < count:
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             socks.append(sock)
             sock.bind(("127.0.0.1", 0))

@@ -12,7 +12,10 @@ db="${PGDATABASE:?PGDATABASE is not set}"
 case "$replace" in true|false) ;; *) echo "restore: MLOPS_RESTORE_REPLACE (mlflow_restore_replace) must be true or false, not '$replace'" >&2; exit 1 ;; esac
 if [ "$want" = latest ]; then
   # mlflow-<label>-<UTC stamp>.dump: the newest stamp, whatever the label
-  name="$(ls -1 "$dir" | grep '^mlflow-[a-z]*-[0-9]\{8\}T[0-9]\{6\}Z\.dump$' | sort -t- -k3 | tail -n 1 || true)"
+  name="$(for f in "$dir"/mlflow-*.dump; do
+    b="${f##*/}"
+    case "$b" in mlflow-*-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T[0-9][0-9][0-9][0-9][0-9][0-9]Z.dump) printf '%s %s\n' "${b##*-}" "$b" ;; esac
+  done | sort | tail -n 1 | cut -d' ' -f2)"
   [ -n "$name" ] || { echo "restore: no dump (mlflow-<label>-<stamp>.dump) in $dir" >&2; exit 1; }
   file="$dir/$name"
 else
