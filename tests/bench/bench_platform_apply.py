@@ -68,8 +68,8 @@ def platform(kubeconfig, prefix, state_dir):
 def export(kubectl, kubeconfig, prefix):
     """Every object a mlops.platform field manager wrote in the prefix's namespaces (and cluster-scoped ones naming them)."""
     kinds = run([kubectl, "--kubeconfig", kubeconfig, "api-resources", "--verbs=list,patch", "-o", "name"]).stdout.split()
-    kinds = [k for k in kinds if k.split(".")[0] not in ("events", "pods", "replicasets", "endpoints", "endpointslices",
-                                                           "controllerrevisions", "leases", "componentstatuses")]
+    skipped = ("events", "pods", "replicasets", "endpoints", "endpointslices", "controllerrevisions", "leases", "componentstatuses")
+    kinds = [k for k in kinds if k.split(".")[0] not in skipped]
     items = json.loads(run([kubectl, "--kubeconfig", kubeconfig, "get", ",".join(kinds), "-A", "-o", "json"]).stdout)["items"]
     objects = []
     for obj in items:
@@ -115,8 +115,8 @@ def main():
             for ns in namespaces_k:
                 run(k + ["wait", "-n", ns, "--for=condition=Available", "deployment", "--all", "--timeout=300s"])
 
-        k_cold, _ = timed(kubectl_apply)
-        k_rerun, _ = timed(kubectl_apply)
+        k_cold = timed(kubectl_apply)[0]
+        k_rerun = timed(kubectl_apply)[0]
         print(f"objects applied by the roles (read back for kubectl): {len(objects)}")
         print(f"platform.yml cold:   {r_cold:6.1f} s (changed={changed})")
         print(f"platform.yml re-run: {r_rerun:6.1f} s (changed={rerun_changed}; target <= 30 s)")
@@ -126,8 +126,8 @@ def main():
         print(f"ratio roles/kubectl re-run: {r_rerun / k_rerun:5.1f}x (target <= 2x)")
     finally:
         for prefix in (PREFIX_R, PREFIX_K):
-            for ns in namespaces(prefix)["mlops_model_namespaces"] + [namespaces(prefix)["mlops_mlflow_namespace"],
-                                                                     namespaces(prefix)["mlops_grafana_namespace"]]:
+            names = namespaces(prefix)
+            for ns in names["mlops_model_namespaces"] + [names["mlops_mlflow_namespace"], names["mlops_grafana_namespace"]]:
                 subprocess.run(k + ["delete", "namespace", ns, "--ignore-not-found", "--wait=false"], check=False, capture_output=True)
             names = [f"mlops-mlflow-auth-delegator-{prefix}-mlflow", f"mlops-grafana-datasource-{prefix}-grafana"]
             subprocess.run(k + ["delete", "clusterrolebinding", "--ignore-not-found"] + names, check=False, capture_output=True)
