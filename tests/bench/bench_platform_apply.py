@@ -32,7 +32,10 @@ SERVER_FIELDS = ("uid", "resourceVersion", "generation", "creationTimestamp", "m
 
 
 def run(argv, **kwargs):
-    return subprocess.run(argv, check=True, text=True, capture_output=True, **kwargs)
+    done = subprocess.run(argv, check=False, text=True, capture_output=True, **kwargs)
+    if done.returncode:
+        sys.exit(f"{' '.join(argv[:6])} ... failed (exit {done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return done
 
 
 def timed(fn):
@@ -91,7 +94,7 @@ def export(kubectl, kubeconfig, prefix):
         if obj["kind"] == "Secret" and meta.get("annotations", {}).get("kubernetes.io/service-account.name"):
             obj.pop("data", None)
         objects.append(obj)
-    return objects
+    return sorted(objects, key=lambda o: o["kind"] != "Namespace")
 
 
 def main():
