@@ -73,7 +73,7 @@ def export(kubectl, kubeconfig, prefix):
     kinds = run([kubectl, "--kubeconfig", kubeconfig, "api-resources", "--verbs=list,patch", "-o", "name"]).stdout.split()
     skipped = ("events", "pods", "replicasets", "endpoints", "endpointslices", "controllerrevisions", "leases", "componentstatuses")
     kinds = [k for k in kinds if k.split(".")[0] not in skipped]
-    items = json.loads(run([kubectl, "--kubeconfig", kubeconfig, "get", ",".join(kinds), "-A", "-o", "json"]).stdout)["items"]
+    items = json.loads(run([kubectl, "--kubeconfig", kubeconfig, "get", ",".join(kinds), "-A", "-o", "json", "--show-managed-fields"]).stdout)["items"]
     objects = []
     for obj in items:
         meta = obj["metadata"]
