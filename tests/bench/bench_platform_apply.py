@@ -77,7 +77,9 @@ def export(kubectl, kubeconfig, prefix):
     objects = []
     for obj in items:
         meta = obj["metadata"]
-        if not any(f.get("manager", "").startswith("mlops.platform/") for f in meta.get("managedFields", [])):
+        # Namespaces are created or patched by the roles (not server-side applied): taken by name
+        ours = obj["kind"] == "Namespace" and meta["name"].startswith(prefix)
+        if not ours and not any(f.get("manager", "").startswith("mlops.platform/") for f in meta.get("managedFields", [])):
             continue
         if prefix not in json.dumps(obj) or obj["kind"] in ("Subscription", "OperatorGroup"):
             continue
