@@ -93,6 +93,11 @@ def export(kubectl, kubeconfig, prefix):
         spec = obj.get("spec", {})
         for field in ("clusterIP", "clusterIPs", "volumeName", "bucketName", "objectBucketName"):
             spec.pop(field, None)
+        if obj["kind"] == "Job":
+            spec.pop("selector", None)
+            labels = spec["template"]["metadata"].get("labels", {})
+            for label in ("controller-uid", "job-name", "batch.kubernetes.io/controller-uid", "batch.kubernetes.io/job-name"):
+                labels.pop(label, None)
         if obj["kind"] == "Secret" and meta.get("annotations", {}).get("kubernetes.io/service-account.name"):
             obj.pop("data", None)
         objects.append(obj)
