@@ -2,10 +2,10 @@
 # The cluster test tier (`make cluster-test`, part of `make test`):
 #   1. bring up the embedded control plane (tests/cluster/controlplane.sh), unless
 #      MLOPS_TEST_KUBECONFIG points at an existing cluster;
-#   2. run `pytest tests/cluster`, then the molecule scenario `cluster_smoke`;
+#   2. run `pytest tests/cluster`, then the molecule scenarios `cluster_smoke` and `cluster_platform`;
 #   3. tear down what step 1 started, whatever happened.
 # Exits non-zero on any failure, and when pytest ran no test.
-# MLOPS_CLUSTER_SKIP_MOLECULE=1 leaves the molecule scenario out (pytest only).
+# MLOPS_CLUSTER_SKIP_MOLECULE=1 leaves the molecule scenarios out (pytest only).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -69,6 +69,17 @@ if [[ "${MLOPS_CLUSTER_SKIP_MOLECULE:-0}" != 1 ]]; then
     exit "$rc"
   }
   log "molecule cluster_smoke took $((SECONDS - t2))s"
+  # The roles themselves (mlflow, prometheus, grafana, private_cluster) through playbooks/platform.yml and
+  # platform_remove.yml with the openshift example inventory, on the same control plane.
+  for scenario in cluster_platform; do
+    t2=$SECONDS
+    (cd "$ROOT" && molecule test -s "$scenario") || {
+      rc=$?
+      log "molecule scenario $scenario failed (exit $rc)"
+      exit "$rc"
+    }
+    log "molecule $scenario took $((SECONDS - t2))s"
+  done
 fi
 if [[ -z "${MLOPS_TEST_KUBECONFIG:-}" ]]; then
   "$CONTROLPLANE" status 2>&1 | sed 's/^\[controlplane\]/[cluster-test] after the tier:/' >&2 || true
