@@ -128,17 +128,20 @@ platform-test: collection
 	VENV=$(VENV) tests/platform/run.sh
 
 # Two lanes run side by side, each tier after the other within its lane (2 cores; most tiers wait on servers more
-# than they compute): the static checks and the MLflow tiers, and the tiers that run a platform or a cluster. The
-# lanes share nothing: every server a tier starts listens on ports of its own. Each line says which lane it is from.
+# than they compute): the static checks, the server tiers and the cluster (checks), and the tiers that run the local
+# platform (platform; they share its venvs in .cache/mlops-local-venvs, which molecule-local builds first). Every
+# server a tier starts listens on ports of its own; the tekton and cluster tiers share this checkout's control plane
+# and run one after the other; the Debian packages are installed once, before the lanes. Each line says its lane.
 test: venv collection mlflow2-venv
+	tests/support/debian-packages.sh
 	$(MAKE) --no-print-directory -j2 test-lane-checks test-lane-platform
 	@echo "make test: all tiers passed"
 
 test-lane-checks:
-	$(MAKE) --no-print-directory -j1 lint sanity unit integration examples-test monitoring-test platform-test serving-test awx-test 2>&1 | sed -u 's/^/[checks] /'
+	$(MAKE) --no-print-directory -j1 lint sanity unit integration examples-test monitoring-test platform-test tekton-test cluster-test 2>&1 | sed -u 's/^/[checks] /'
 
 test-lane-platform:
-	$(MAKE) --no-print-directory -j1 molecule-local jupyterhub-test rollout-test tekton-test cluster-test 2>&1 | sed -u 's/^/[platform] /'
+	$(MAKE) --no-print-directory -j1 molecule-local jupyterhub-test rollout-test serving-test awx-test 2>&1 | sed -u 's/^/[platform] /'
 
 test-serial: lint sanity unit integration examples-test monitoring-test platform-test serving-test awx-test molecule-local jupyterhub-test rollout-test tekton-test cluster-test
 	@echo "make test-serial: all tiers passed"
