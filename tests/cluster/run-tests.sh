@@ -71,7 +71,8 @@ if [[ "${MLOPS_CLUSTER_SKIP_MOLECULE:-0}" != 1 ]]; then
   log "molecule cluster_smoke took $((SECONDS - t2))s"
   # The roles themselves (mlflow, prometheus, grafana, private_cluster) through playbooks/platform.yml and
   # platform_remove.yml with the openshift example inventory, on the same control plane.
-  for scenario in cluster_platform; do
+  scenarios=(cluster_platform)
+  for scenario in "${scenarios[@]}"; do
     t2=$SECONDS
     (cd "$ROOT" && molecule test -s "$scenario") || {
       rc=$?
