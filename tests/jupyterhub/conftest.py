@@ -24,7 +24,7 @@ import uuid
 
 import pytest
 
-from support.mlflow_server import free_port
+from support.server_process import free_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))

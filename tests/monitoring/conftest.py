@@ -13,11 +13,8 @@ Run: ``tests/monitoring/run.sh`` (installs the package when missing, then pytest
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -25,6 +22,9 @@ import urllib.request
 import pytest
 
 import backfill
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from support.server_process import ServerProcess, free_port  # noqa: E402  pylint: disable=wrong-import-position
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -49,12 +49,6 @@ NON_DEFAULT = {
     "prometheus_alert_quality_for": "5m",
     "prometheus_alert_labels": {"severity": "page", "team": "mlops"},
 }
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def run(cmd, **kwargs):
@@ -127,16 +121,17 @@ def render(tmp_path_factory):
     return _render
 
 
-class PrometheusServer:
+class PrometheusServer(ServerProcess):
     """A real Prometheus on a free loopback port, serving a TSDB made by backfilling (no scrape configs)."""
 
+    name = "prometheus"
+
     def __init__(self, root, openmetrics):
+        super().__init__(os.path.join(root, "prometheus.log"))
         self.root = root
         self.openmetrics = openmetrics
         self.port = free_port()
         self.url = "http://127.0.0.1:%d" % self.port
-        self.proc = None
-        self.log_path = os.path.join(root, "prometheus.log")
         self.blocks_output = ""
 
     def start(self, timeout=60):
@@ -150,29 +145,10 @@ class PrometheusServer:
         config = os.path.join(self.root, "prometheus.yml")
         with open(config, "w") as handle:
             handle.write("global:\n  evaluation_interval: 1m\n")
-        self._log = open(self.log_path, "wb")
         # Retention counts from the newest block, but keep the backfilled past whatever the clock says.
-        self.proc = subprocess.Popen(
-            [PROMETHEUS, "--config.file=" + config, "--storage.tsdb.path=" + tsdb,
-             "--storage.tsdb.retention.time=100y", "--web.listen-address=127.0.0.1:%d" % self.port],
-            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("prometheus exited with %s:\n%s" % (self.proc.returncode, self.log_tail()))
-            try:
-                with urllib.request.urlopen(self.url + "/-/ready", timeout=2) as resp:
-                    if resp.status == 200:
-                        return self
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("prometheus was not ready within %ss:\n%s" % (timeout, self.log_tail()))
-
-    def log_tail(self):
-        with open(self.log_path, "rb") as handle:
-            return handle.read()[-3000:].decode("utf-8", "replace")
+        self.spawn([PROMETHEUS, "--config.file=" + config, "--storage.tsdb.path=" + tsdb,
+                    "--storage.tsdb.retention.time=100y", "--web.listen-address=127.0.0.1:%d" % self.port], truncate=True)
+        return self.wait_http(self.url + "/-/ready", timeout, interval=0.2)
 
     def api(self, path, params):
         """GET /api/v1/<path>; returns (HTTP status, decoded body)."""
@@ -187,18 +163,6 @@ class PrometheusServer:
         status, body = self.api("query", {"query": expr, "time": at})
         assert status == 200 and body["status"] == "success", "query %r: HTTP %s %s" % (expr, status, body)
         return body["data"]["result"]
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        if getattr(self, "_log", None):
-            self._log.close()
-            self._log = None
 
 
 @pytest.fixture(scope="session")

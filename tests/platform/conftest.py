@@ -14,17 +14,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support"))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from pods import Pod  # noqa: E402 pylint: disable=wrong-import-position
-from postgres import PostgresCluster, free_port, pg_bindir  # noqa: E402 pylint: disable=wrong-import-position
-from servers import SeaweedS3  # noqa: E402 pylint: disable=wrong-import-position
+from support.postgres import PostgresCluster, pg_bindir  # noqa: E402 pylint: disable=wrong-import-position
+from support.seaweed_s3 import SeaweedS3  # noqa: E402 pylint: disable=wrong-import-position
+from support.server_process import ServerProcess, free_port  # noqa: E402 pylint: disable=wrong-import-position
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -73,7 +71,8 @@ class Platform:
         self.s3 = s3
         self.workdir = workdir
         self.db_user = "mlflow"
-        self.db_password = token()
+        # Characters a URI reserves (and the ini parser's %): the role never puts the password into a URI.
+        self.db_password = token() + "@:/%?#"
         self.admin_password = token()
         self.flask_secret = token(48)
         self.pg_bindir = pg_bindir()
@@ -129,8 +128,11 @@ class Platform:
         return Pod(spec, self.secrets(database, db_password), volumes, self.pg_bindir)
 
 
-class Server:
+class Server(ServerProcess):
     """`mlflow server` as the role's Deployment runs it (its container 'mlflow'), on 127.0.0.1:<free port>."""
+
+    name = "mlflow server"
+    stop_timeout = 30
 
     def __init__(self, platform, database):
         rendered = platform.rendered(database)
@@ -138,49 +140,18 @@ class Server:
         self.port = free_port()
         self.uri = "http://127.0.0.1:%d" % self.port
         self.workdir = tempfile.mkdtemp(prefix="server-", dir=platform.workdir)
+        super().__init__(os.path.join(self.workdir, "server.log"))
         pod = platform.pod(deployment["spec"]["template"]["spec"], database, platform.volumes("server", rendered))
         self.container = pod.container("mlflow")
         self.argv, self.env = pod.command(self.container, {"--host": "127.0.0.1", "--port": str(self.port)})
         self.login = {"tracking_uri": self.uri, "username": "admin", "password": platform.admin_password}
-        self.log_path = os.path.join(self.workdir, "server.log")
-        self.proc = None
 
     def start(self, timeout=180):
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.argv, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, cwd=self.workdir,
-                                     start_new_session=True)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("mlflow server exited with %s:\n%s" % (self.proc.returncode, self.log_tail()))
-            try:
-                with urllib.request.urlopen(self.uri + "/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        return self
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.5)
-        self.stop()
-        raise RuntimeError("mlflow server did not answer /health within %ss:\n%s" % (timeout, self.log_tail()))
-
-    def log_tail(self, lines=60):
-        with open(self.log_path, "rb") as handle:
-            return b"\n".join(handle.read().splitlines()[-lines:]).decode("utf-8", "replace")
+        self.spawn(self.argv, env=self.env, cwd=self.workdir)
+        return self.wait_http(self.uri + "/health", timeout)
 
     def log(self):
-        with open(self.log_path, "rb") as handle:
-            return handle.read().decode("utf-8", "replace")
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, 15)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, 9)
-                self.proc.wait(timeout=10)
-        if getattr(self, "_log", None):
-            self._log.close()
+        return self.log_text()
 
     def client(self, *args):
         """tests/platform/client.py against this server, with the basic-auth login and no S3 credentials."""

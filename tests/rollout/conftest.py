@@ -25,7 +25,7 @@ import uuid
 
 import pytest
 
-from support.mlflow_server import free_ports
+from support.server_process import free_ports
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))

@@ -15,7 +15,7 @@ import urllib.error
 import pytest
 
 from serving_helpers import MEASUREMENTS, MODEL, OTHER, PREDICTION, Phase, predict
-from support.mlflow_server import free_port
+from support.server_process import free_port
 from support.mlserver_process import MlserverProcess
 
 MIN_REQUESTS = 20  # a phase in which the poller made fewer requests proves nothing

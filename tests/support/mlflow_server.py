@@ -9,35 +9,10 @@ default it is the one next to the running interpreter.
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def free_ports(count):
-    """count distinct free ports: every socket stays bound until all are drawn (free_port() called in a row may
-    hand out the same port twice, once the first socket is closed)."""
-    socks = []
-    try:
-        while len(socks) < count:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            socks.append(sock)
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in socks]
-    finally:
-        for sock in socks:
-            sock.close()
+from support.server_process import ServerProcess, free_port
 
 
 def mlflow_executable(venv=None):
@@ -47,9 +22,12 @@ def mlflow_executable(venv=None):
     return here if os.path.exists(here) else shutil.which("mlflow")
 
 
-class MlflowServer:
+class MlflowServer(ServerProcess):
+    name = "mlflow server"
+
     def __init__(self, root=None, basic_auth=False, admin_password="unused-Admin-Pw-1", port=None, venv=None):
         self.root = root or tempfile.mkdtemp(prefix="mlops-mlflow-")
+        super().__init__(os.path.join(self.root, "server.log"))
         self.venv = venv
         # The Python of the same MLflow: a client of the server's own version runs there.
         self.python = os.path.join(venv, "bin", "python") if venv else sys.executable
@@ -57,8 +35,6 @@ class MlflowServer:
         self.basic_auth = basic_auth
         self.admin_password = admin_password
         self.uri = "http://127.0.0.1:%d" % self.port
-        self.proc = None
-        self.log_path = os.path.join(self.root, "server.log")
 
     def start(self, timeout=120):
         env = dict(os.environ)
@@ -87,43 +63,5 @@ class MlflowServer:
             env["MLFLOW_AUTH_CONFIG_PATH"] = ini
             env["MLFLOW_FLASK_SERVER_SECRET_KEY"] = "test-only-flask-secret-%d" % self.port
             cmd += ["--app-name", "basic-auth"]
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env,
-                                     start_new_session=True)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("mlflow server exited with %s; log:\n%s" % (self.proc.returncode, self.log_tail()))
-            try:
-                with urllib.request.urlopen(self.uri + "/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        return self
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.5)
-        self.stop()
-        raise RuntimeError("mlflow server did not answer /health within %ss; log:\n%s" % (timeout, self.log_tail()))
-
-    def log_tail(self, lines=40):
-        try:
-            with open(self.log_path, "rb") as handle:
-                return b"\n".join(handle.read().splitlines()[-lines:]).decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        if getattr(self, "_log", None):
-            self._log.close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+        self.spawn(cmd, env=env)
+        return self.wait_http(self.uri + "/health", timeout)

@@ -14,14 +14,11 @@ itself and the repository is the folder started; logs and MLServer's .envs/.metr
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
-import urllib.error
 import urllib.request
 
-from support.mlflow_server import free_ports
+from support.server_process import ServerProcess, free_ports, http_status
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MLSERVER_PACKAGES = ["mlserver==1.7.1", "mlserver-mlflow==1.7.1", "uvloop<0.22", "mlflow==3.17.2",
@@ -39,16 +36,18 @@ def mlserver_venv():
     return venv
 
 
-class MlserverProcess:
+class MlserverProcess(ServerProcess):
+    name = "MLServer"
+    stop_timeout = 30
+
     def __init__(self, root, repository, parallel_workers=1, venv=None):
+        super().__init__(os.path.join(root, "mlserver.log"))
         self.root = root
         self.repository = repository
         self.venv = venv or mlserver_venv()
         self.http_port, self.grpc_port, self.metrics_port = free_ports(3)
         self.url = "http://127.0.0.1:%d" % self.http_port
         self.parallel_workers = parallel_workers
-        self.proc = None
-        self.log_path = os.path.join(root, "mlserver.log")
         self.starts = 0
 
     def write_settings(self):
@@ -70,64 +69,21 @@ class MlserverProcess:
         """Start the process without waiting for it."""
         self.write_settings()
         env = dict((k, v) for k, v in os.environ.items() if not k.startswith("MLFLOW_"))
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([os.path.join(self.venv, "bin", "mlserver"), "start", self.repository],
-                                     cwd=self.root, stdout=self._log, stderr=subprocess.STDOUT, env=env,
-                                     start_new_session=True)
+        self.spawn([os.path.join(self.venv, "bin", "mlserver"), "start", self.repository], env=env, cwd=self.root)
         self.starts += 1
         return self
 
     def start(self, timeout=180):
         self.launch()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("MLServer exited with %s; log:\n%s" % (self.proc.returncode, self.log_tail()))
-            if self.status("/v2/health/ready") == 200:
-                return self
-            time.sleep(0.25)
-        self.stop()
-        raise RuntimeError("MLServer was not ready within %ss; log:\n%s" % (timeout, self.log_tail()))
+        return self.wait_ready(lambda: self.status("/v2/health/ready") == 200, timeout, "get ready", interval=0.25)
 
     def status(self, path):
-        try:
-            with urllib.request.urlopen(self.url + path, timeout=5) as resp:
-                return resp.status
-        except urllib.error.HTTPError as exc:
-            return exc.code
-        except (urllib.error.URLError, OSError):
-            return None
+        return http_status(self.url + path, timeout=5)
 
     def metadata(self, model, version=None):
         path = "/v2/models/%s" % model + ("/versions/%s" % version if version else "")
         with urllib.request.urlopen(self.url + path, timeout=5) as resp:
             return json.load(resp)
-
-    def log_tail(self, lines=60):
-        try:
-            with open(self.log_path, "rb") as handle:
-                return b"\n".join(handle.read().splitlines()[-lines:]).decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-    def wait_exit(self, timeout):
-        """The exit code once the process ended by itself, or None if it still runs after ``timeout``."""
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return None
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        if getattr(self, "_log", None):
-            self._log.close()
-            self._log = None
 
     def restart(self, timeout=180):
         self.stop()

@@ -10,9 +10,10 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
+
+from support.server_process import free_port
 
 
 def pg_bindir():
@@ -23,12 +24,6 @@ def pg_bindir():
     if not found:
         raise RuntimeError("no PostgreSQL server: /usr/lib/postgresql/*/bin/pg_ctl is missing (tests/platform/run.sh installs it)")
     return os.path.dirname(found[-1])
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class PostgresCluster:

@@ -15,12 +15,14 @@ import pytest
 import yaml
 
 from conftest import HERE, ROOT, load_rollout_platform, render
-from s3server import ACCESS_KEY, SECRET_KEY, S3Server
 from steprunner import PipelineRunner
+from support.seaweed_s3 import SeaweedS3
 
 EXAMPLE = os.path.join(ROOT, "examples", "breast_cancer_classifier")
 BIN = os.path.dirname(sys.executable)
 BUCKET = "dvc"
+ACCESS_KEY = "mlops-dvc"
+SECRET_KEY = "dvc-secret-7f3a91c2"
 
 
 def git(cwd, *args):
@@ -74,7 +76,7 @@ def platform():
 
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory):
-    server = S3Server(str(tmp_path_factory.mktemp("s3"))).start()
+    server = SeaweedS3(ACCESS_KEY, SECRET_KEY, root=str(tmp_path_factory.mktemp("s3"))).start()
     server.client().create_bucket(Bucket=BUCKET)
     yield server
     server.stop()
@@ -89,7 +91,7 @@ def project(tmp_path_factory, s3):
                                                                  "outputs", "reports", "metrics", "dvc.lock"))
     env = host_env({"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY})
     for args in (["remote", "add", "--local", "--force", "--default", "s3", "s3://%s/breast-cancer" % BUCKET],
-                 ["remote", "modify", "--local", "s3", "endpointurl", s3.url],
+                 ["remote", "modify", "--local", "s3", "endpointurl", s3.endpoint],
                  ["repro", "materialize"], ["push"]):
         proc = subprocess.run(["dvc"] + args, cwd=repo, env=env, capture_output=True, text=True, check=False)
         assert proc.returncode == 0, (args, proc.stdout, proc.stderr)
@@ -117,7 +119,7 @@ def pipeline_objects(platform, s3, project, model, tmpdir):
     variables = {
         "mlops_target": "kubernetes", "tekton_namespace": "models", "tekton_git_url": "file://" + project["repo"],
         "tekton_webhook_host": "hooks.example.com", "tekton_webhook_secret": "hook-secret-1c9e",
-        "tekton_dvc_remote": "s3://%s/breast-cancer" % BUCKET, "tekton_dvc_s3_endpoint_url": s3.url,
+        "tekton_dvc_remote": "s3://%s/breast-cancer" % BUCKET, "tekton_dvc_s3_endpoint_url": s3.endpoint,
         "tekton_dvc_s3_access_key_id": ACCESS_KEY, "tekton_dvc_s3_secret_access_key": SECRET_KEY,
         "tekton_contract": contract, "tekton_rollout_vars": rollout_vars(model),
     }
