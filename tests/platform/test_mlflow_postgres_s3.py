@@ -74,8 +74,10 @@ def test_the_migration_pod_upgrades_the_empty_database_before_the_server_starts(
 def test_the_server_runs_with_the_flags_the_role_renders(server, platform, s3):
     argv = server.argv
     assert argv[1] == "server"
-    assert argv[argv.index("--backend-store-uri") + 1] == "postgresql+psycopg2://mlflow:%s@127.0.0.1:%d/mlflow" % (
-        platform.db_password, platform.pg.port)
+    # The password (with @, :, / and % in it) reaches libpq as PGPASSWORD, never in the URI or the command line.
+    assert argv[argv.index("--backend-store-uri") + 1] == "postgresql+psycopg2://mlflow@127.0.0.1:%d/mlflow" % platform.pg.port
+    assert server.env["PGPASSWORD"] == platform.db_password
+    assert not [arg for arg in argv if platform.db_password in arg]
     assert argv[argv.index("--artifacts-destination") + 1] == "s3://%s/mlflow" % BUCKET
     assert "--serve-artifacts" in argv
     assert argv[argv.index("--workers") + 1] == "1"
@@ -255,20 +257,41 @@ def test_a_restore_into_a_database_with_tables_is_refused_unless_replace(platfor
     ({"mlflow_restore_file": "../etc/passwd"},
      "Invalid restore settings: mlflow_restore_file is '../etc/passwd': it must be latest or the file name of a dump "
      "(mlflow-<label>-<stamp>.dump)."),
-    ({"mlops_target": "local", "mlflow_restore_replace": "maybe"},
+    ({"mlops_target": "local", "mlflow_restore_file": "a b.dump"},
      "Invalid restore settings: mlflow_target is 'local': a restore runs on openshift or kubernetes (on local the database "
-     "is a SQLite file); mlflow_restore_replace is 'maybe': it must be true or false."),
+     "is a SQLite file); mlflow_restore_file is 'a b.dump': it must be latest or the file name of a dump "
+     "(mlflow-<label>-<stamp>.dump)."),
 ])
 def test_the_restore_playbook_refuses_bad_input_before_it_touches_the_cluster(extra, message, workdir):
+    proc = refused("mlflow_restore.yml", extra, workdir)
+    assert '"msg": %s' % json.dumps(message) in proc.stdout, proc.stdout[-3000:]
+    assert "TASK [mlops.platform.mlflow : Stop the MLflow server]" not in proc.stdout
+
+
+def test_a_restore_replace_that_is_not_a_boolean_fails_in_the_argument_spec(workdir):
+    proc = refused("mlflow_restore.yml", {"mlflow_restore_replace": "maybe"}, workdir)
+    assert "argument 'mlflow_restore_replace' is of type str and we were unable to convert to bool" in proc.stdout, proc.stdout[-3000:]
+    assert "TASK [mlops.platform.mlflow : Stop the MLflow server]" not in proc.stdout
+
+
+def test_the_platform_playbook_names_each_wrong_mlflow_setting_before_it_touches_the_cluster(workdir):
+    proc = refused("platform.yml", {"mlflow_namespace": "ML_flow", "mlflow_s3_bucket": "", "mlflow_replicas": 0}, workdir,
+                   "--tags", "mlflow")
+    message = ("Invalid cluster MLflow settings: mlflow_namespace 'ML_flow' is not a DNS label; mlflow_s3_mode=s3 needs "
+               "mlflow_s3_bucket; mlflow_replicas must be at least 1, not 0.")
+    assert '"msg": %s' % json.dumps(message) in proc.stdout, proc.stdout[-3000:]
+
+
+def refused(playbook_name, extra, workdir, *args):
+    """A playbook of the kubernetes example inventory with an unreachable cluster (a check that came after the first
+    cluster call would fail differently): it must fail (exit 2)."""
     from conftest import ROOT, clean_env
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", os.path.join(ROOT, "inventories", "kubernetes"),
-           os.path.join(ROOT, "playbooks", "mlflow_restore.yml"), "-e", json.dumps(extra)]
-    # An unreachable cluster: a check that came after the first cluster call would fail differently.
+           os.path.join(ROOT, "playbooks", playbook_name), "-e", json.dumps(extra)] + list(args)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=clean_env({"KUBECONFIG": os.path.join(workdir, "none")}),
                           timeout=300, check=False)
     assert proc.returncode == 2, proc.stdout[-3000:]
-    assert '"msg": %s' % json.dumps(message) in proc.stdout, proc.stdout[-3000:]
-    assert "TASK [mlops.platform.mlflow : Stop the MLflow server]" not in proc.stdout
+    return proc
 
 
 def test_a_restore_of_latest_from_s3_takes_the_newest_stamp_whatever_the_label(platform, s3_backup, s3, pg):
