@@ -23,7 +23,7 @@ description:
   - RV(rollback) is V(true) once RV(failed_checks) has reached O(threshold), as Flagger rolls back when the failed
     checks reach C(analysis.threshold).
   - No data for the canary (the query returns no series, or NaN) fails that check, like Flagger's
-    C(no values found): a canary that cannot be measured is never promoted. A canary without enough requests is a
+    C(no values found) - a canary that cannot be measured is never promoted. A canary without enough requests is a
     hold before any check counts, so a canary without traffic holds rather than fails.
   - Read-only; never reports a change.
 author:
