@@ -13,6 +13,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible.module_utils.six import string_types
+
 from ansible_collections.mlops.platform.plugins.module_utils._http_client import (
     ApiClient,
     ApiError,
@@ -45,14 +47,17 @@ _SPECIAL_VALUES = {"NaN": float("nan"), "+Inf": float("inf"), "-Inf": float("-in
 
 def parse_sample_value(text, where):
     """A sample value of Prometheus's JSON (a string: "0.2", "NaN", "+Inf", "-Inf") as a float."""
+    problem = ApiServerError("%s returned a sample value that is not a number: %r" % (where, text))
+    if not isinstance(text, string_types):  # Prometheus writes every sample value as a string
+        raise problem
     if text in _SPECIAL_VALUES:
         return _SPECIAL_VALUES[text]
     try:
         value = float(text)
-    except (TypeError, ValueError):
-        raise ApiServerError("%s returned a sample value that is not a number: %r" % (where, text))
+    except ValueError:
+        raise problem
     if value != value or value in (float("inf"), float("-inf")):  # "nan", "inf" ...: not how Prometheus writes them
-        raise ApiServerError("%s returned a sample value that is not a number: %r" % (where, text))
+        raise problem
     return value
 
 
@@ -68,7 +73,7 @@ class PrometheusClient(ApiClient):
         return "Cannot reach Prometheus at %s: %s" % (redact_url(self.base_url), reason)
 
     def parse_error_body(self, payload):
-        if payload.get("status") == "error" and isinstance(payload.get("error"), str):
+        if payload.get("status") == "error" and isinstance(payload.get("error"), string_types):
             return payload.get("errorType") or None, payload["error"]
         return None, None
 
