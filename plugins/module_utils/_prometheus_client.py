@@ -13,7 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.module_utils.six import string_types
+import math
 
 from ansible_collections.mlops.platform.plugins.module_utils._http_client import (
     ApiClient,
@@ -48,7 +48,7 @@ _SPECIAL_VALUES = {"NaN": float("nan"), "+Inf": float("inf"), "-Inf": float("-in
 def parse_sample_value(text, where):
     """A sample value of Prometheus's JSON (a string: "0.2", "NaN", "+Inf", "-Inf") as a float."""
     problem = ApiServerError("%s returned a sample value that is not a number: %r" % (where, text))
-    if not isinstance(text, string_types):  # Prometheus writes every sample value as a string
+    if not isinstance(text, str):  # Prometheus writes every sample value as a string
         raise problem
     if text in _SPECIAL_VALUES:
         return _SPECIAL_VALUES[text]
@@ -56,7 +56,7 @@ def parse_sample_value(text, where):
         value = float(text)
     except ValueError:
         raise problem
-    if value != value or value in (float("inf"), float("-inf")):  # "nan", "inf" ...: not how Prometheus writes them
+    if math.isnan(value) or math.isinf(value):  # "nan", "inf" ...: not how Prometheus writes them
         raise problem
     return value
 
@@ -73,7 +73,7 @@ class PrometheusClient(ApiClient):
         return "Cannot reach Prometheus at %s: %s" % (redact_url(self.base_url), reason)
 
     def parse_error_body(self, payload):
-        if payload.get("status") == "error" and isinstance(payload.get("error"), string_types):
+        if payload.get("status") == "error" and isinstance(payload.get("error"), str):
             return payload.get("errorType") or None, payload["error"]
         return None, None
 

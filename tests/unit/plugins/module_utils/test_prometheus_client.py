@@ -200,7 +200,7 @@ def test_404_without_a_prometheus_body_names_the_url_option(scripted):
     client, _sleeps = client_for(server)
     with pytest.raises(ApiError) as info:
         client.query("x")
-    assert type(info.value) is ApiError
+    assert info.type is ApiError
     assert str(info.value) == ("GET %s/api/v1/query answered HTTP 404 without a Prometheus error (404 page not found): "
                                "is url the address of a Prometheus server (without /api/v1)?" % server.uri)
 
