@@ -87,11 +87,15 @@ _PLACEHOLDERS = ("selector", "interval")
 # ---------------------------------------------------------------- formatting
 
 def fmt(value):
-    """A number in a message: 6 significant digits, Prometheus's spelling of the infinities."""
+    """A number in a message: integers whole, others to 6 significant digits, NaN and infinities as Prometheus writes them."""
     if value == float("inf"):
         return "+Inf"
     if value == float("-inf"):
         return "-Inf"
+    if math.isnan(value):
+        return "NaN"
+    if value == int(value) and abs(value) < 1e15:
+        return "%d" % value  # a count: 1234567, not 1.23457e+06
     return "%.6g" % value
 
 

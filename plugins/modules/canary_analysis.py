@@ -25,6 +25,8 @@ description:
   - No data for the canary (the query returns no series, or NaN) fails that check, like Flagger's
     C(no values found) - a canary that cannot be measured is never promoted. A canary without enough requests is a
     hold before any check counts, so a canary without traffic holds rather than fails.
+  - The task fails only when the analysis cannot run (bad input, Prometheus unreachable, a query Prometheus
+    rejects), never because of the decision; the caller acts on RV(decision) and RV(rollback).
   - Read-only; never reports a change.
 author:
   - mlops.platform contributors (@mlops-platform)
@@ -200,7 +202,7 @@ EXAMPLES = r"""
           / sum(rate(model_infer_request_duration_count{$selector}[$interval]))
         max: 0.2
         max_ratio: 1.5
-    failed_checks: "{{ __analysis.failed_checks | default(0) }}"
+    failed_checks: "{{ canary_failed_checks }}"   # the previous step's failed_checks; 0 at the first
     threshold: 5
   register: __analysis
 
