@@ -280,11 +280,17 @@ def validate(params):
     validate_checks(params["checks"])
     targets = _targets(params)
     for index, check in enumerate(params["checks"]):
-        if check["name"] == LATENCY_P95 and not (targets["primary"][1] and targets["canary"][1]):
+        if check["name"] != LATENCY_P95:
+            continue
+        if not (targets["primary"][1] and targets["canary"][1]):
             raise ApiInvalidParameterError(
                 "%s: set primary_latency_selector and canary_latency_selector (for example pod=~\"%s-primary-.*\"): "
-                "the latency histogram %s has no model or version label, so model and the versions cannot select "
-                "its series" % (_where(index, check), params["model"] or "model", params["latency_metric"]))
+                "model and the versions select the serving counters only, since MLServer's latency histogram (%s) "
+                "has no model or version label" % (_where(index, check), params["model"], params["latency_metric"]))
+        if targets["primary"][1] == targets["canary"][1]:
+            raise ApiInvalidParameterError(
+                "%s: the primary and the canary select the same %s series (%s): give them different latency "
+                "selectors" % (_where(index, check), params["latency_metric"], targets["canary"][1]))
     return targets, validate_time(params["time"])
 
 

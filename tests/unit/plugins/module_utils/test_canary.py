@@ -403,8 +403,12 @@ BAD_INPUT = [
      "checks[0] (x): unknown placeholder $__rate_interval, $b in query: use $selector and $interval"),
     (dict(checks=[{"name": "latency_p95", "max": 0.5}]),
      'checks[0] (latency_p95): set primary_latency_selector and canary_latency_selector (for example '
-     'pod=~"iris-primary-.*"): the latency histogram rest_server_request_duration_seconds has no model or version '
-     "label, so model and the versions cannot select its series"),
+     'pod=~"iris-primary-.*"): model and the versions select the serving counters only, since MLServer\'s latency '
+     "histogram (rest_server_request_duration_seconds) has no model or version label"),
+    (dict(checks=[{"name": "error_ratio", "max": 1}, {"name": "latency_p95", "max": 0.5}],
+          primary_latency_selector='pod="a"', canary_latency_selector='{pod="a"}'),
+     'checks[1] (latency_p95): the primary and the canary select the same rest_server_request_duration_seconds '
+     'series (pod="a"): give them different latency selectors'),
     (dict(interval="1 minute"), "interval must be a Prometheus duration such as 1m, 30s or 1h30m, got '1 minute'"),
     (dict(interval="0m"), "interval must be a Prometheus duration such as 1m, 30s or 1h30m, got '0m'"),
     (dict(interval=""), "interval must be a Prometheus duration such as 1m, 30s or 1h30m, got ''"),
