@@ -189,7 +189,7 @@ EXAMPLES = r"""
   mlops.platform.canary_analysis:
     url: http://127.0.0.1:9090
     model: fraud-classifier
-    primary_version: champion
+    primary_version: champion   # requests to /v2/models/<name>/versions/champion/...; the unversioned endpoint is "None"
     canary_version: "4"
     interval: 1m
     min_requests: 100
