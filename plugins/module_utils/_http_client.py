@@ -37,6 +37,18 @@ from ansible.module_utils.urls import Request, make_context
 RETRYABLE_STATUS = frozenset([429, 500, 502, 503, 504])
 
 
+def _open_takes_context():
+    """Whether ``Request.open`` accepts an SSL ``context`` (ansible-core 2.17+; 2.16 builds one per request)."""
+    try:
+        from inspect import signature
+        return "context" in signature(Request.open).parameters
+    except (ImportError, TypeError, ValueError):
+        return False
+
+
+OPEN_TAKES_CONTEXT = _open_takes_context()
+
+
 class ApiError(Exception):
     """Base of every error a client raises. ``str()`` is safe to show a user."""
 
@@ -256,8 +268,10 @@ class ApiClient(object):
         self.request_count += 1
         where = "%s %s" % (method, redact_url(url))
         try:
+            # One TLS context for every request where Request.open takes one; on ansible-core 2.16 it builds its own.
+            extra = {"context": self.ssl_context()} if OPEN_TAKES_CONTEXT else {}
             response = self._request.open(method, url, data=data, timeout=timeout or self.timeout, headers=headers,
-                                          context=self.ssl_context())
+                                          **extra)
             content = response.read()
         except HTTPError as exc:
             raise self._http_error(exc, where)
