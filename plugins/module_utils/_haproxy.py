@@ -82,6 +82,8 @@ def parse_servers_state(text):
     Raises HaproxyCommandError when the text is not that format (HAProxy's error message, say).
     """
     lines = [line for line in text.splitlines() if line.strip()]
+    if lines and lines[0].strip().isdigit() and lines[0].strip() != STATE_FORMAT:
+        raise HaproxyCommandError("format version %s is not supported (only %s)" % (lines[0].strip(), STATE_FORMAT))
     if not lines or lines[0].strip() != STATE_FORMAT:
         raise HaproxyCommandError("unexpected answer %r" % _first_line(text))
     if len(lines) < 2 or not lines[1].startswith("#"):
