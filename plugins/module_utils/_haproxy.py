@@ -32,8 +32,6 @@ import socket
 import time
 from collections import OrderedDict
 
-from ansible.module_utils.six import integer_types, string_types
-
 from ansible_collections.mlops.platform.plugins.module_utils._http_client import (
     ApiConnectionError,
     ApiError,
@@ -64,7 +62,7 @@ class HaproxyCommandError(ApiError):
 
 def parse_address(address):
     """('unix', path) or ('tcp', (host, port)) of a socket option: a path, or ``tcp:<host>:<port>``."""
-    if not isinstance(address, string_types) or not address.strip():
+    if not isinstance(address, str) or not address.strip():
         raise ApiInvalidParameterError("socket must be the path of HAProxy's stats socket or tcp:<host>:<port>")
     if address.startswith("tcp:"):
         host, sep, port = address[4:].rpartition(":")
@@ -134,7 +132,7 @@ def shares(weights):
 
 
 def check_name(what, name):
-    if not isinstance(name, string_types) or not _NAME_RE.match(name):
+    if not isinstance(name, str) or not _NAME_RE.match(name):
         raise ApiInvalidParameterError(
             "%s %r is not a name HAProxy accepts: use 1-100 letters, digits, '_', '.', ':' or '-'" % (what, name))
 
@@ -143,11 +141,11 @@ def check_weight(server, weight):
     """The integer weight of ``server`` (an int, or a string of digits from a template), or a clear error."""
     if isinstance(weight, bool):
         value = None
-    elif isinstance(weight, integer_types):
+    elif isinstance(weight, int):
         value = weight
     elif isinstance(weight, float) and weight.is_integer():
         value = int(weight)
-    elif isinstance(weight, string_types) and weight.strip().isdigit():
+    elif isinstance(weight, str) and weight.strip().isdigit():
         value = int(weight.strip())
     else:
         value = None

@@ -1,4 +1,4 @@
-"""Start and stop a real HAProxy (/usr/sbin/haproxy, Debian's 2.6) for tests, and talk to its runtime API.
+"""Start and stop a real HAProxy (Debian's 2.6: /usr/sbin/haproxy, or MLOPS_HAPROXY) for tests; its runtime API.
 
 HAProxy runs in the foreground (``-db``: no daemon, no master process), so the process the test started is
 the one that serves: a reload would need a new process, and ``show info``'s ``Pid`` tells which one answers.
@@ -12,7 +12,7 @@ import socket
 
 from support.server_process import ServerProcess
 
-HAPROXY = "/usr/sbin/haproxy"
+HAPROXY = os.environ.get("MLOPS_HAPROXY", "/usr/sbin/haproxy")
 
 
 def runtime(sock_path, command, timeout=5):
