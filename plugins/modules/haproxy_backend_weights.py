@@ -19,8 +19,10 @@ description:
     C(haproxy-canary.cfg.j2) router of the C(mlops.platform.seldon) role), step by step.
   - Reads the current weights with C(show servers state <backend>) first. Every server named in O(weights) must
     exist in the backend; an unknown backend or server fails before anything is changed.
-  - Sets only the weights that differ, raised ones before lowered ones, so the backend never has a total weight of
-    0 on the way (HAProxy would answer 503). Then reads the weights back and fails if HAProxy reports others.
+  - Sets only the weights that differ, raised ones before lowered ones, then reads the weights back and fails if
+    HAProxy reports others. Raising first keeps the backend's total weight above 0 on the way (HAProxy would answer
+    503), and keeps C(balance roundrobin)'s split exact from the next request - measured on HAProxy 2.6, lowering the
+    primary first (100 to 50 while the canary is at 0) could send the next 100 requests in a row to the canary.
   - Servers of the backend that O(weights) does not name keep their weight.
   - Runs on the host of HAProxy (the controller, for the local target).
 author:

@@ -127,6 +127,8 @@ class FakeRuntimeApi(object):
                     % (words[3], number, name, weight, 18080 + number)
                     for number, (name, weight) in enumerate(servers.items(), start=1)]
             return "1\n%s\n%s\n\n" % (HEADER, "\n".join(rows))
+        if command == "show backend":
+            return "# name\n%s\n\n" % "\n".join(self.backends)
         if words[:2] == ["set", "server"] and len(words) == 5 and words[3] == "weight":
             backend, _sep, server = words[2].partition("/")
             if backend not in self.backends:
@@ -336,12 +338,23 @@ def test_command_errors_become_typed_errors(fake, answer, error, message):
     assert str(err.value) == message.format(sock=api.address)
 
 
-def test_an_unknown_backend_is_named(fake):
-    api = fake()
+def test_an_unknown_backend_is_named_with_the_backends_there_are(fake):
+    api = fake(backends={"inference": OrderedDict([("primary", 100)]), "shadow": OrderedDict([("canary", 0)])})
     with pytest.raises(ApiNotFoundError) as err:
         weights_task(api, {"primary": 1}, backend="nope")
-    assert str(err.value) == "HAProxy at %s has no backend 'nope'" % api.address
-    assert api.sets() == []
+    assert str(err.value) == ("HAProxy at %s has no backend 'nope' (its backends: inference, shadow); no weight was "
+                              "changed" % api.address)
+    assert api.commands == ["show servers state nope", "show backend"]
+
+
+def test_the_client_reads_the_names_of_the_backends(fake):
+    api = fake(answers={"show backend": "# name\ninference\n\n"})
+    assert hx.HaproxyRuntime(api.address, timeout=5).backends() == ["inference"]  # HAProxy 2.6's real answer
+    api.answers["show backend"] = "Unknown command\n\n"
+    with pytest.raises(hx.HaproxyCommandError) as err:
+        hx.HaproxyRuntime(api.address, timeout=5).backends()
+    assert str(err.value) == ("HAProxy at %s: cannot read its answer to 'show backend': unexpected answer "
+                              "'Unknown command'" % api.address)
 
 
 def test_an_answer_that_is_not_servers_state_is_named(fake):
