@@ -355,9 +355,8 @@ def test_the_metrics_frontend_counts_requests_per_server(router):
                   for server in ("primary", "canary"))
     answered = split([(0, True, version) for version, _prediction in results])
     rows = stat(router.socket, backend)
-    why = dict((server, dict((k, rows[server][k]) for k in ("status", "weight", "stot", "econ", "wretr", "wredis",
-                                                             "hrsp_2xx", "check_status", "lastchg")))
-               for server in rows)
+    fields = ("status", "weight", "stot", "econ", "wretr", "wredis", "hrsp_2xx", "check_status", "lastchg")
+    why = dict((server, dict((k, rows[server][k]) for k in fields)) for server in rows)
     assert served == {"primary": 10.0, "canary": 10.0}, why  # roundrobin at 50/50: strictly alternating
     assert answered == {PRIMARY: 10, CANARY: 10}
     assert after[("haproxy_server_uweight", backend, "canary", None)] == 50.0
