@@ -15,10 +15,12 @@ COLL_ROOT := $(CACHE)/collections
 COLL_LINK := $(COLL_ROOT)/ansible_collections/mlops/platform
 # The MLflow 2.x server the integration tier also runs against (tests/integration/README.md).
 MLFLOW2_VENV := $(CACHE)/mlflow2-venv
+# The oldest ansible-core the collection supports (meta/runtime.yml), for the compat tier (tests/compat).
+CORE216_VENV := $(CACHE)/core216-venv
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT):$(VENV)/lib/ansible-collections
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: help venv mlflow2-venv collection lint sanity unit integration examples-test serving-test molecule-local rollout-test cluster-test monitoring-test platform-test jupyterhub-test awx-test tekton-test cluster-up cluster-down test test-lane-checks test-lane-platform test-serial bench run stop clean
+.PHONY: help venv mlflow2-venv core216-venv collection lint sanity unit compat-test integration examples-test serving-test molecule-local rollout-test cluster-test monitoring-test platform-test jupyterhub-test awx-test tekton-test cluster-up cluster-down test test-lane-checks test-lane-platform test-serial bench run stop clean
 
 help:
 	@echo "make run    - bring up the local MLOps platform and run one model rollout"
@@ -43,6 +45,16 @@ $(MLFLOW2_VENV)/.stamp: tests/support/requirements-mlflow2.txt
 	touch $@
 
 mlflow2-venv: $(MLFLOW2_VENV)/.stamp
+
+$(CORE216_VENV)/.stamp: tests/compat/requirements-core216.txt
+	@test -n "$(PYTHON_BOOT)" || { echo "no python3.12/3.11 found" >&2; exit 1; }
+	rm -rf $(CORE216_VENV)
+	$(PYTHON_BOOT) -m venv $(CORE216_VENV)
+	$(CORE216_VENV)/bin/python -m pip install -q --upgrade pip
+	$(CORE216_VENV)/bin/python -m pip install -q -r tests/compat/requirements-core216.txt
+	touch $@
+
+core216-venv: $(CORE216_VENV)/.stamp
 
 collection: venv
 	@mkdir -p $(dir $(COLL_LINK))
@@ -83,6 +95,11 @@ sanity: collection
 
 unit: collection
 	PYTHONPATH=$(COLL_ROOT) $(PY) -m pytest -q -p no:cacheprovider tests/unit
+
+# The unit tests, then modules run by ansible-playbook against a real MLflow, on ansible-core 2.16 (tests/compat).
+compat-test: collection core216-venv
+	PYTHONPATH=$(COLL_ROOT) $(CORE216_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/unit
+	MLOPS_CORE216_VENV=$(CORE216_VENV) $(PY) -m pytest -q -p no:cacheprovider tests/compat
 
 integration: collection mlflow2-venv
 	$(PY) -m pytest -q -p no:cacheprovider tests/integration
@@ -132,18 +149,18 @@ platform-test: collection
 # platform (platform; they share its venvs in .cache/mlops-local-venvs, which molecule-local builds first). Every
 # server a tier starts listens on ports of its own; the tekton and cluster tiers share this checkout's control plane
 # and run one after the other; the Debian packages are installed once, before the lanes. Each line says its lane.
-test: venv collection mlflow2-venv
+test: venv collection mlflow2-venv core216-venv
 	tests/support/debian-packages.sh
 	$(MAKE) --no-print-directory -j2 test-lane-checks test-lane-platform
 	@echo "make test: all tiers passed"
 
 test-lane-checks:
-	$(MAKE) --no-print-directory -j1 lint sanity unit integration examples-test monitoring-test platform-test tekton-test cluster-test 2>&1 | sed -u 's/^/[checks] /'
+	$(MAKE) --no-print-directory -j1 lint sanity unit compat-test integration examples-test monitoring-test platform-test tekton-test cluster-test 2>&1 | sed -u 's/^/[checks] /'
 
 test-lane-platform:
 	$(MAKE) --no-print-directory -j1 molecule-local jupyterhub-test rollout-test serving-test awx-test 2>&1 | sed -u 's/^/[platform] /'
 
-test-serial: lint sanity unit integration examples-test monitoring-test platform-test serving-test awx-test molecule-local jupyterhub-test rollout-test tekton-test cluster-test
+test-serial: lint sanity unit compat-test integration examples-test monitoring-test platform-test serving-test awx-test molecule-local jupyterhub-test rollout-test tekton-test cluster-test
 	@echo "make test-serial: all tiers passed"
 
 # ---- the main job on the local target ----

@@ -61,6 +61,7 @@ class ServerProcess:
 
     def spawn(self, argv, env=None, cwd=None, truncate=False):
         """Start argv in a new session, stdout and stderr appended to the log (or the log truncated first)."""
+        os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
         self._log = open(self.log_path, "wb" if truncate else "ab")
         self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
                                      start_new_session=True)
