@@ -122,6 +122,7 @@ def test_openshift_config_loads_with_openshift_oauth_and_kubespawner(tmp_path, k
     assert seen["pod_security_context"] == {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
     assert seen["env"]["MLFLOW_TRACKING_URI"] == "https://mlflow-mlops-mlflow.apps.ocp.example.com"
     assert seen["db_url"] == "sqlite:////srv/jupyterhub/jupyterhub.sqlite"
+    assert seen["public_url"] == OPENSHIFT_URL + "/"
     auth = seen["authenticator"]
     assert auth["client_id"] == "system:serviceaccount:%s:jupyterhub-hub" % NAMESPACE
     assert auth["oauth_callback_url"] == OPENSHIFT_URL + "/hub/oauth_callback"
@@ -163,6 +164,7 @@ def test_kubernetes_config_loads_with_generic_oauth_and_kubespawner(tmp_path, ku
     assert seen["pod_security_context"] == {"runAsNonRoot": True, "fsGroup": 100,
                                             "seccompProfile": {"type": "RuntimeDefault"}}
     assert seen["db_url"] == "postgresql://hub@db.example.com/jupyterhub"
+    assert seen["public_url"] == KUBERNETES_URL + "/"
     auth = seen["authenticator"]
     assert auth["client_id"] == ""
     assert auth["oauth_callback_url"] == KUBERNETES_URL + "/hub/oauth_callback"

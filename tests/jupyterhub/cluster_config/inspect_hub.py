@@ -43,6 +43,7 @@ async def inspect(path):
         "resources": container["resources"],
         "env": {item["name"]: item.get("value", item.get("valueFrom")) for item in container["env"]},
         "hub_connect_url": app.hub_connect_url,
+        "public_url": app.public_url,
         "proxy": {"should_start": app.config.ConfigurableHTTPProxy.should_start,
                   "api_url": app.config.ConfigurableHTTPProxy.api_url},
         "db_url": app.db_url,
