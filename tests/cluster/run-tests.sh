@@ -2,7 +2,8 @@
 # The cluster test tier (`make cluster-test`, part of `make test`):
 #   1. the cluster of tests/cluster/session.sh: MLOPS_TEST_KUBECONFIG, or this checkout's embedded control plane
 #      (tests/cluster/controlplane.sh; reused when it runs);
-#   2. run `pytest tests/cluster`, then the molecule scenarios `cluster_smoke`, `cluster_platform` and `cluster_kubernetes`;
+#   2. run `pytest tests/cluster`, then the molecule scenarios `cluster_smoke`, `cluster_platform`, `cluster_jupyterhub`
+#      and `cluster_kubernetes`;
 #   3. tear down what step 1 started, whatever happened.
 # Exits non-zero on any failure, and when pytest ran no test.
 # MLOPS_CLUSTER_SKIP_MOLECULE=1 leaves the molecule scenarios out (pytest only).
@@ -21,8 +22,9 @@ session_pytest tests/cluster "$@"
 if [[ "${MLOPS_CLUSTER_SKIP_MOLECULE:-0}" != 1 ]]; then
   # cluster_smoke: the harness as a role sees it; cluster_platform: the roles themselves (mlflow, prometheus, grafana,
   # private_cluster) through playbooks/platform.yml and platform_remove.yml with the openshift example inventory;
-  # cluster_kubernetes: the same playbooks with the kubernetes example inventory (Ingress, basic-auth, Pod Security).
-  scenarios=(cluster_smoke cluster_platform cluster_kubernetes)
+  # cluster_jupyterhub: the jupyterhub role's cluster backend through the same playbooks, --tags jupyterhub;
+  # cluster_kubernetes: the whole platform.yml with the kubernetes example inventory (Ingress, basic-auth, Pod Security).
+  scenarios=(cluster_smoke cluster_platform cluster_jupyterhub cluster_kubernetes)
   for scenario in "${scenarios[@]}"; do
     t2=$SECONDS
     (cd "$ROOT" && molecule test -s "$scenario") || {

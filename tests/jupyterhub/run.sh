@@ -18,6 +18,13 @@ if ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/chromedriver ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
 fi
 "$PY" -c 'import selenium' 2>/dev/null || "$PY" -m pip install -q "$(grep '^selenium==' "$ROOT/requirements-test.txt")"
+# test_cluster_config.py loads the cluster configuration with a real JupyterHub: in the venv, or in the Python named by
+# MLOPS_HUB_PYTHON (requirements-test.txt pins them; `make venv` installs them).
+HUB_PY="${MLOPS_HUB_PYTHON:-$PY}"
+if ! "$HUB_PY" -c 'import jupyterhub, kubespawner, oauthenticator, jupyterhub_idle_culler' 2>/dev/null; then
+    mapfile -t HUB_PINS < <(grep -E '^(jupyterhub|jupyterhub-kubespawner|oauthenticator|jupyterhub-idle-culler)==' "$ROOT/requirements-test.txt")
+    "$HUB_PY" -m pip install -q "${HUB_PINS[@]}"
+fi
 
 # The collection as the playbooks load it (the Makefile's `collection` target does the same).
 mkdir -p "$ROOT/.cache/collections/ansible_collections/mlops"

@@ -79,9 +79,9 @@ def test_bad_input_is_refused_with_a_message_naming_the_option(platform, hub, ex
 
 
 def test_an_unknown_target_is_refused_by_the_argument_spec(platform):
-    result = platform.play("platform.yml", "--tags", "jupyterhub", jupyterhub_target="openshift").check(2)
+    result = platform.play("platform.yml", "--tags", "jupyterhub", jupyterhub_target="mainframe").check(2)
     [message] = result.fatal_messages()
-    assert "value of jupyterhub_target must be one of: local, got: openshift" in message, message
+    assert "value of jupyterhub_target must be one of: local, openshift, kubernetes, got: mainframe" in message, message
 
 
 def test_a_token_needs_the_right_password(hub):
