@@ -17,16 +17,25 @@ MEASUREMENTS = []
 
 # ---------------------------------------------------------------- inference pollers
 
-def predict(url, timeout=10):
+def infer(url, timeout=10):
+    """(model_version, prediction) of one inference request with the probe row."""
     body = json.dumps({"inputs": [{"name": "input-0", "shape": [1, 2], "datatype": "FP64",
                                    "data": PROBE[0]}]}).encode()
     request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=timeout) as resp:
-        return json.load(resp)["outputs"][0]["data"][0]
+        answer = json.load(resp)
+    return answer.get("model_version"), answer["outputs"][0]["data"][0]
+
+
+def predict(url, timeout=10):
+    return infer(url, timeout)[1]
 
 
 class Poller(threading.Thread):
-    """Sends inference requests to one endpoint back to back and records each (time, ok, prediction or error)."""
+    """Sends inference requests to one endpoint back to back and records each (time, ok, what ``request`` answered
+    or the error). ``pause``: the wait between requests (leave the two shared cores some room)."""
+
+    pause = 0.01  # ~50-100 requests a second
 
     def __init__(self, url):
         super().__init__(daemon=True)
@@ -35,16 +44,20 @@ class Poller(threading.Thread):
         self._halt = threading.Event()
         self._lock = threading.Lock()
 
+    def request(self):
+        """One request: (ok, value). The prediction by default."""
+        return True, predict(self.url)
+
     def run(self):
         while not self._halt.is_set():
             started = time.monotonic()
             try:
-                outcome = (started, True, predict(self.url))
+                outcome = (started,) + tuple(self.request())
             except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
                 outcome = (started, False, "%s: %s" % (type(exc).__name__, exc))
             with self._lock:
                 self.results.append(outcome)
-            self._halt.wait(0.01)  # leave the two shared cores some room (~50-100 requests a second)
+            self._halt.wait(self.pause)
 
     def stop(self):
         self._halt.set()

@@ -14,7 +14,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -22,7 +21,7 @@ import uuid
 
 import pytest
 
-from serving_helpers import MEASUREMENTS, MODEL, PREDICTION, PROBE
+from serving_helpers import MEASUREMENTS, MODEL, PREDICTION, Poller, infer
 from support.haproxy_process import HAPROXY, HaproxyProcess, info, runtime, stat, weights
 from support.mlserver_process import MlserverProcess
 from support.server_process import free_ports
@@ -172,42 +171,15 @@ def router(tmp_path_factory):
 
 # ---------------------------------------------------------------- traffic
 
-def infer(url, timeout=10):
-    """(model_version, prediction) of one inference request."""
-    body = json.dumps({"inputs": [{"name": "input-0", "shape": [1, 2], "datatype": "FP64",
-                                   "data": PROBE[0]}]}).encode()
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout) as resp:
-        answer = json.load(resp)
-    return answer["model_version"], answer["outputs"][0]["data"][0]
-
-
-class Load(threading.Thread):
+class Load(Poller):
     """Inference requests back to back through the router: (started, ok, model_version or the error)."""
 
-    def __init__(self, url):
-        super().__init__(daemon=True)
-        self.url = url
-        self.results = []
-        self._halt = threading.Event()
-        self._lock = threading.Lock()
+    pause = 0.005  # two shared cores: a modest, steady stream
 
-    def run(self):
-        while not self._halt.is_set():
-            started = time.monotonic()
-            try:
-                version, prediction = infer(self.url)
-                ok = prediction == PREDICTION[version]  # the canary's model predicts the opposite
-                outcome = (started, ok, version if ok else "version %s predicted %r" % (version, prediction))
-            except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
-                outcome = (started, False, "%s: %s" % (type(exc).__name__, exc))
-            with self._lock:
-                self.results.append(outcome)
-            self._halt.wait(0.005)  # two shared cores: a modest, steady stream
-
-    def stop(self):
-        self._halt.set()
-        self.join(timeout=30)
+    def request(self):
+        version, prediction = infer(self.url)
+        ok = prediction == PREDICTION[version]  # the canary's model predicts the opposite
+        return ok, version if ok else "version %s predicted %r" % (version, prediction)
 
     def window(self, since, count=WINDOW, timeout=30):
         """The first ``count`` results of requests started at ``since`` or later (waits for them, bounded)."""
