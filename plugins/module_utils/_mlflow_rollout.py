@@ -229,7 +229,8 @@ def rollout(module):
                           "after": dict(snap.view(None), state=_rollout.REGISTERED, challenger="(new version)")}}
         return would
     try:
-        plan = _rollout.plan(transition, snap, version, reason=p["reason"], verdict=verdict, extra_tags=p["tags"])
+        plan = _rollout.plan(transition, snap, version, reason=p["reason"], verdict=verdict, extra_tags=p["tags"],
+                             canary=p.get("canary"))
     except _rollout.IllegalTransition as exc:
         return {"_failed": True, "changed": False, "msg": str(exc), "transition": transition,
                 "version": None if version is None else str(version), "state": snap.state(version),

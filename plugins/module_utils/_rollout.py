@@ -31,28 +31,31 @@ TAG_PREVIOUS = "mlops.rollout.previous_champion"
 TAG_GATE = "mlops.rollout.gate"
 TAG_VERDICT = "mlops.rollout.verdict"
 TAG_RESTORED = "mlops.rollout.restored_after"
+TAG_CANARY = "mlops.rollout.canary"
 
 REGISTERED = "REGISTERED"
 VALIDATED = "VALIDATED"
 REJECTED = "REJECTED"
 DEPLOYING = "DEPLOYING"
+ANALYZING = "ANALYZING"
 PROMOTED = "PROMOTED"
 RETIRED = "RETIRED"
 ROLLED_BACK = "ROLLED_BACK"
 
-STATES = (REGISTERED, VALIDATED, REJECTED, DEPLOYING, PROMOTED, RETIRED, ROLLED_BACK)
+STATES = (REGISTERED, VALIDATED, REJECTED, DEPLOYING, ANALYZING, PROMOTED, RETIRED, ROLLED_BACK)
 NONE = "none"  # the previous-champion tag of a version that had no champion before it
 
 # transition: (states it acts on, states in which it is already done (a no-op), description)
 TRANSITIONS = {
     "register": ((None,), STATES, "record a new version as REGISTERED and point the challenger alias at it"),
-    "validate": ((REGISTERED, VALIDATED), (REJECTED, DEPLOYING, PROMOTED, RETIRED, ROLLED_BACK),
+    "validate": ((REGISTERED, VALIDATED), (REJECTED, DEPLOYING, ANALYZING, PROMOTED, RETIRED, ROLLED_BACK),
                  "record the gate's verdict: VALIDATED or REJECTED"),
     "reject": ((REGISTERED, VALIDATED), (REJECTED,), "record a verdict of REJECTED with a reason"),
-    "deploy": ((VALIDATED, RETIRED), (DEPLOYING,), "record DEPLOYING and the outgoing champion"),
-    "promote": ((DEPLOYING,), (), "make the candidate the champion: PROMOTED, the old champion RETIRED"),
+    "deploy": ((VALIDATED, RETIRED), (DEPLOYING, ANALYZING), "record DEPLOYING and the outgoing champion"),
+    "analyze": ((DEPLOYING, ANALYZING), (), "record ANALYZING and the canary's current step, weight and failed checks"),
+    "promote": ((DEPLOYING, ANALYZING), (), "make the candidate the champion: PROMOTED, the old champion RETIRED"),
     "rollback": ((PROMOTED,), (), "give the champion's place back to the previous champion"),
-    "abort": ((DEPLOYING,), (ROLLED_BACK,), "end a deployment that failed before promotion: ROLLED_BACK"),
+    "abort": ((DEPLOYING, ANALYZING), (ROLLED_BACK,), "end a deployment that failed before promotion: ROLLED_BACK"),
 }
 
 MAX_TAG_VALUE = 5000
@@ -66,6 +69,23 @@ def tag_text(value, limit=MAX_TAG_VALUE):
     """A tag value: one line of text, at most ``limit`` characters."""
     text = " ".join(str(value).split())
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+CANARY_KEYS = ("step", "steps", "weight", "failed_checks")
+
+
+def canary_tag(canary):
+    """The canary's progress as a compact JSON tag value: step (1-based), steps, weight (percent), failed_checks."""
+    return json.dumps(dict((k, int(canary[k])) for k in CANARY_KEYS), separators=(",", ":"), sort_keys=True)
+
+
+def read_canary(value):
+    """The canary progress a tag holds, or None when the tag is missing or unreadable (an older or edited tag)."""
+    try:
+        data = json.loads(value) if value else None
+        return dict((k, int(data[k])) for k in CANARY_KEYS) if isinstance(data, dict) else None
+    except (TypeError, ValueError, KeyError):
+        return None
 
 
 def verdict_tag(results):
@@ -147,7 +167,7 @@ class Plan(object):
     """The writes of one transition and what the rollout looks like afterwards."""
 
     def __init__(self, transition, version, writes, state, msg, serve_default, serve_versions, fallback,
-                 champion_after, previous_after):
+                 champion_after, previous_after, canary=None):
         self.transition = transition
         self.version = None if version is None else str(version)
         self.writes = writes
@@ -158,6 +178,7 @@ class Plan(object):
         self.fallback = fallback
         self.champion = champion_after
         self.previous_champion = previous_after
+        self.canary = canary
 
     @property
     def changed(self):
@@ -173,6 +194,7 @@ class Plan(object):
             "previous_champion": self.previous_champion,
             "serve": {"default_version": self.serve_default, "versions": list(self.serve_versions)},
             "fallback_version": self.fallback,
+            "canary": self.canary,
         }
 
 
@@ -196,7 +218,7 @@ def _way_out(transition, snap, version):
     if state == VALIDATED:
         return "run the transition deploy first (playbooks/deploy.yml)" if transition == "promote" else \
             "nothing was deployed: use the transition reject to withdraw it"
-    if state == DEPLOYING:
+    if state in (DEPLOYING, ANALYZING):
         return "finish it with promote, or end it with abort"
     if state == PROMOTED:
         return "it is the champion: use the transition rollback to replace it" if snap.champion == version else \
@@ -224,17 +246,22 @@ def _pending(snap, writes):
     return [w for w in writes if not snap.satisfied(w)]
 
 
-def plan(transition, snap, version, reason=None, verdict=None, extra_tags=None):
+def plan(transition, snap, version, reason=None, verdict=None, extra_tags=None, canary=None):
     """Plan ``transition`` for ``version`` of ``snap``'s model. Raises IllegalTransition.
 
     ``verdict`` (validate): dict with ``passed``, ``msg`` and ``results`` from the gate.
     ``reason`` (reject, abort, rollback): why, in words a person can act on.
     ``extra_tags`` (register): tags recorded with the new version (lineage, the alert that caused it ...).
+    ``canary`` (analyze): dict with ``step`` (1-based), ``steps``, ``weight`` (percent) and ``failed_checks``.
     """
     if transition not in TRANSITIONS:
         raise IllegalTransition("Unknown transition %r: use one of %s" % (transition, ", ".join(sorted(TRANSITIONS))))
     version = None if version is None else str(version)
-    return globals()["_plan_" + transition](snap, version, reason, verdict, extra_tags or {})
+    if transition == "analyze":
+        return _plan_analyze(snap, version, reason, canary)
+    result = globals()["_plan_" + transition](snap, version, reason, verdict, extra_tags or {})
+    result.canary = read_canary(snap.tag(version, TAG_CANARY)) if version else None
+    return result
 
 
 def _plan_register(snap, version, reason, verdict, extra_tags):
@@ -249,7 +276,7 @@ def _plan_register(snap, version, reason, verdict, extra_tags):
         msg = "Version %s of model %r is REGISTERED" % (version, snap.name)
     else:
         msg = "Version %s of model %r is already %s" % (version, snap.name, state)
-    if (state in (None, REGISTERED, VALIDATED, DEPLOYING)) and champion != version:
+    if (state in (None, REGISTERED, VALIDATED, DEPLOYING, ANALYZING)) and champion != version:
         writes.append(("alias", snap.challenger_alias, version))
     return Plan("register", version, _pending(snap, writes), state or REGISTERED, msg, champion,
                 [], champion, champion, snap.previous)
@@ -307,6 +334,16 @@ def _plan_deploy(snap, version, reason, verdict, extra_tags):
         raise IllegalTransition("Cannot deploy: version %s of model %r is %s and already the champion"
                                 % (version, snap.name, state))
     recorded = snap.tag(version, TAG_PREVIOUS)
+    if state == ANALYZING:
+        # A canary was under way: it resumes at its recorded step, against the champion it was deployed beside.
+        outgoing = champion if recorded is None else (None if recorded == NONE else recorded)
+        canary = read_canary(snap.tag(version, TAG_CANARY))
+        at = ("step %d of %d (%d%% of the traffic)" % (canary["step"], canary["steps"], canary["weight"])
+              if canary else "an unrecorded step")
+        return Plan("deploy", version, [], ANALYZING,
+                    "Version %s of model %r is ANALYZING as a canary at %s: the canary resumes" % (
+                        version, snap.name, at),
+                    champion, [version], outgoing, champion, snap.previous)
     if state == DEPLOYING and recorded is not None:
         outgoing = None if recorded == NONE else recorded
         writes = []
@@ -322,6 +359,46 @@ def _plan_deploy(snap, version, reason, verdict, extra_tags):
                 champion, [version], outgoing, champion, snap.previous)
 
 
+def _plan_analyze(snap, version, reason, canary):
+    state = snap.state(version)
+    if state not in TRANSITIONS["analyze"][0]:
+        _illegal("analyze", snap, version)
+    if not canary:
+        raise IllegalTransition("Cannot analyze version %s of model %r without the canary's progress: set canary"
+                                % (version, snap.name))
+    progress = dict((k, canary.get(k)) for k in CANARY_KEYS)
+    problems = [k for k in CANARY_KEYS if not isinstance(progress[k], int) or isinstance(progress[k], bool)]
+    if not problems:
+        if progress["steps"] < 1 or not 1 <= progress["step"] <= progress["steps"]:
+            problems.append("step (%d of %d)" % (progress["step"], progress["steps"]))
+        if not 0 <= progress["weight"] <= 100:
+            problems.append("weight (%d)" % progress["weight"])
+        if progress["failed_checks"] < 0:
+            problems.append("failed_checks (%d)" % progress["failed_checks"])
+    if problems:
+        raise IllegalTransition("Cannot analyze version %s of model %r: canary.%s must be an integer in range "
+                                "(step 1..steps, weight 0..100, failed_checks >= 0)"
+                                % (version, snap.name, ", canary.".join(problems)))
+    champion = snap.champion
+    recorded = snap.tag(version, TAG_PREVIOUS)
+    outgoing = champion if recorded is None else (None if recorded == NONE else recorded)
+    if outgoing != champion:
+        raise IllegalTransition(
+            "Cannot analyze version %s of model %r as a canary: it was deployed beside version %s, but the champion "
+            "is now %s; abort it and roll out again so that it is judged against the current champion"
+            % (version, snap.name, outgoing or "none", champion or "not set"))
+    text = reason or "canary step %d of %d: %d%% of the traffic" % (progress["step"], progress["steps"],
+                                                                       progress["weight"])
+    writes = [("tag", version, TAG_CANARY, canary_tag(progress)),
+              ("tag", version, TAG_REASON, tag_text(text)),
+              ("tag", version, TAG_STATE, ANALYZING)]
+    return Plan("analyze", version, _pending(snap, writes), ANALYZING,
+                "Version %s of model %r is ANALYZING as a canary: step %d of %d, %d%% of the traffic, %d failed "
+                "check(s)" % (version, snap.name, progress["step"], progress["steps"], progress["weight"],
+                              progress["failed_checks"]),
+                champion, [version], outgoing, champion, snap.previous, canary=progress)
+
+
 def _plan_promote(snap, version, reason, verdict, extra_tags):
     state = snap.state(version)
     champion = snap.champion
@@ -331,7 +408,7 @@ def _plan_promote(snap, version, reason, verdict, extra_tags):
         return Plan("promote", version, cleanup, PROMOTED, "Version %s of model %r is already the champion"
                     % (version, snap.name), version, _kept(snap, version), snap.tag(version, TAG_PREVIOUS),
                     version, snap.previous)
-    if not (state == DEPLOYING or _interrupted_promote(snap, version)):
+    if not (state in (DEPLOYING, ANALYZING) or _interrupted_promote(snap, version)):
         _illegal("promote", snap, version)
     recorded = snap.tag(version, TAG_PREVIOUS)
     outgoing = champion if recorded is None else (None if recorded == NONE else recorded)
@@ -417,7 +494,7 @@ def _plan_abort(snap, version, reason, verdict, extra_tags):
         return Plan("abort", version, [], ROLLED_BACK, "Version %s of model %r is already ROLLED_BACK (%s)"
                     % (version, snap.name, snap.tag(version, TAG_REASON)), champion, [], champion, champion,
                     snap.previous)
-    if not (state == DEPLOYING or interrupted):
+    if not (state in (DEPLOYING, ANALYZING) or interrupted):
         _illegal("abort", snap, version)
     why = tag_text(reason or "the deployment was aborted")
     writes = [("tag", version, TAG_REASON, why), ("tag", version, TAG_STATE, ROLLED_BACK)]

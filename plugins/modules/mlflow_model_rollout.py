@@ -21,11 +21,14 @@ description:
     and record the verdict table, C(VALIDATED) or C(REJECTED). V(reject) records C(REJECTED) with O(reason).
   - V(deploy) - C(VALIDATED) (or a C(RETIRED) former champion) becomes C(DEPLOYING); the outgoing champion is
     recorded on it. Serving then loads the candidate beside the champion; the default endpoint stays the champion's.
-  - V(promote) - C(DEPLOYING) becomes C(PROMOTED), the old champion C(RETIRED) (so the state tag alone tells the
+  - V(analyze) - a canary step - C(DEPLOYING) (or C(ANALYZING)) becomes C(ANALYZING) with the canary's progress
+    (O(canary)) in the tag C(mlops.rollout.canary), so a rollout killed mid-canary resumes at its step: V(deploy) of
+    an C(ANALYZING) version changes nothing and returns RV(canary).
+  - V(promote) - C(DEPLOYING) (or C(ANALYZING)) becomes C(PROMOTED), the old champion C(RETIRED) (so the state tag alone tells the
     champion), then the aliases move - previous champion, champion, challenger - last.
   - V(rollback) - the champion becomes C(ROLLED_BACK) with O(reason) and the previous champion C(PROMOTED) again;
     the champion alias moves back. Only one step back; after it, a rollback is a no-op that says so.
-  - V(abort) - a deployment that failed before promotion becomes C(ROLLED_BACK) with O(reason); the champion is
+  - V(abort) - a deployment (or a canary) that failed before promotion becomes C(ROLLED_BACK) with O(reason); the champion is
     untouched.
   - Every call reads the state once, refuses an illegal transition with a message that names the current state and
     what to do, writes the version's informative tags first, its state tag after them and aliases last, and skips
@@ -44,7 +47,7 @@ options:
     description: The transition to make.
     type: str
     required: true
-    choices: [register, validate, reject, deploy, promote, rollback, abort]
+    choices: [register, validate, reject, deploy, analyze, promote, rollback, abort]
   version:
     description:
       - The version to act on. Default - the version the challenger alias points at (for V(rollback) - the champion).
@@ -68,7 +71,31 @@ options:
     description:
       - V(reject), V(abort), V(rollback) - why, in words a person can act on; it is stored in C(mlops.rollout.reason).
       - V(register) - what the reason tag of the new version says (default C(registered from run <id>)).
+      - V(analyze) - what the reason tag says during the step (default C(canary step <n> of <steps>: <w>% of the
+        traffic)).
     type: str
+  canary:
+    description:
+      - V(analyze) - where the canary is, recorded in the tag C(mlops.rollout.canary) as compact JSON. Required by
+        V(analyze).
+    type: dict
+    suboptions:
+      step:
+        description: The step the canary is at, from V(1) to O(canary.steps).
+        type: int
+        required: true
+      steps:
+        description: How many traffic steps the canary has.
+        type: int
+        required: true
+      weight:
+        description: The percent of the traffic the canary gets at this step, V(0) to V(100).
+        type: int
+        required: true
+      failed_checks:
+        description: The failed analysis checks so far (M(mlops.platform.canary_analysis)'s RV(failed_checks)).
+        type: int
+        default: 0
   lock_token:
     description:
       - The token of the rollout lock this rollout holds (M(mlops.platform.mlflow_model_lock)). When set, the call fails
@@ -193,6 +220,13 @@ fallback_version:
   returned: success
   type: str
   sample: "4"
+canary:
+  description:
+    - The canary's progress recorded on the version (the tag C(mlops.rollout.canary)) - after the call for V(analyze),
+      before it for the others; null when the version never was a canary.
+  returned: success
+  type: dict
+  sample: {"step": 2, "steps": 4, "weight": 25, "failed_checks": 0}
 verdict:
   description: V(validate) - the gate's decision and per-metric table (see M(mlops.platform.mlflow_model_gate)).
   returned: when the gate ran
@@ -232,7 +266,8 @@ def main():
             ALIASES_ARGSPEC,
             name=dict(type="str", required=True),
             transition=dict(type="str", required=True,
-                            choices=["register", "validate", "reject", "deploy", "promote", "rollback", "abort"]),
+                            choices=["register", "validate", "reject", "deploy", "analyze", "promote", "rollback",
+                                     "abort"]),
             version=dict(type="str"),
             run_id=dict(type="str"),
             artifact_path=dict(type="str"),
@@ -244,10 +279,18 @@ def main():
             lock_ttl=dict(type="int", default=900),
             release_lock=dict(type="bool", default=False),
             wait_timeout=dict(type="int", default=300),
+            canary=dict(type="dict", options=dict(
+                step=dict(type="int", required=True),
+                steps=dict(type="int", required=True),
+                weight=dict(type="int", required=True),
+                failed_checks=dict(type="int", default=0),
+            )),
         ),
         mutually_exclusive=[("run_id", "version"), ("source", "version")],
         supports_check_mode=True,
     )
+    if module.params["transition"] == "analyze" and not module.params["canary"]:
+        module.fail_json(msg="canary is required by transition analyze: the step, steps and weight the canary is at")
     if module.params["transition"] == "validate" and not module.params["metrics"]:
         module.fail_json(msg="metrics must list at least one metric to judge (transition validate)")
     module.run(rollout)

@@ -31,6 +31,8 @@ def snapshot(candidate_state=None, champion=True, candidate_tags=None):
 def plan(transition, snap, version="5", **kw):
     if transition == "validate" and "verdict" not in kw:
         kw["verdict"] = PASSED
+    if transition == "analyze" and "canary" not in kw:
+        kw["canary"] = {"step": 1, "steps": 4, "weight": 10, "failed_checks": 0}
     if transition in ("abort", "reject") and "reason" not in kw:
         kw["reason"] = "the smoke test got 3 of 8 rows right"
     return r.plan(transition, snap, version, **kw)
@@ -47,16 +49,24 @@ def run(transition, snap, version="5", **kw):
 ACTS, NOOP, ILLEGAL = "acts", "no-op", "illegal"
 TABLE = {
     "register": {None: ACTS, r.REGISTERED: NOOP, r.VALIDATED: NOOP, r.REJECTED: NOOP, r.DEPLOYING: NOOP,
+                 r.ANALYZING: NOOP,
                  r.PROMOTED: NOOP, r.RETIRED: NOOP, r.ROLLED_BACK: NOOP},
     "validate": {None: ILLEGAL, r.REGISTERED: ACTS, r.VALIDATED: ACTS, r.REJECTED: NOOP, r.DEPLOYING: NOOP,
+                 r.ANALYZING: NOOP,
                  r.PROMOTED: NOOP, r.RETIRED: NOOP, r.ROLLED_BACK: NOOP},
     "reject": {None: ILLEGAL, r.REGISTERED: ACTS, r.VALIDATED: ACTS, r.REJECTED: NOOP, r.DEPLOYING: ILLEGAL,
+               r.ANALYZING: ILLEGAL,
                r.PROMOTED: ILLEGAL, r.RETIRED: ILLEGAL, r.ROLLED_BACK: ILLEGAL},
     "deploy": {None: ILLEGAL, r.REGISTERED: ILLEGAL, r.VALIDATED: ACTS, r.REJECTED: ILLEGAL, r.DEPLOYING: ACTS,
+               r.ANALYZING: NOOP,
                r.PROMOTED: ILLEGAL, r.RETIRED: ACTS, r.ROLLED_BACK: ILLEGAL},
+    "analyze": {None: ILLEGAL, r.REGISTERED: ILLEGAL, r.VALIDATED: ILLEGAL, r.REJECTED: ILLEGAL, r.DEPLOYING: ACTS,
+                r.ANALYZING: ACTS, r.PROMOTED: ILLEGAL, r.RETIRED: ILLEGAL, r.ROLLED_BACK: ILLEGAL},
     "promote": {None: ILLEGAL, r.REGISTERED: ILLEGAL, r.VALIDATED: ILLEGAL, r.REJECTED: ILLEGAL, r.DEPLOYING: ACTS,
+                r.ANALYZING: ACTS,
                 r.PROMOTED: ILLEGAL, r.RETIRED: ILLEGAL, r.ROLLED_BACK: ILLEGAL},
     "abort": {None: ILLEGAL, r.REGISTERED: ILLEGAL, r.VALIDATED: ILLEGAL, r.REJECTED: ILLEGAL, r.DEPLOYING: ACTS,
+              r.ANALYZING: ACTS,
               r.PROMOTED: ILLEGAL, r.RETIRED: ILLEGAL, r.ROLLED_BACK: NOOP},
     # rollback of version 5, which is not the champion: refused from every state
     "rollback": dict((s, ILLEGAL) for s in STATES),
@@ -223,7 +233,7 @@ def test_register_sets_lineage_tags_then_state_then_challenger():
 def test_unknown_transition():
     with pytest.raises(r.IllegalTransition) as err:
         r.plan("launch", snapshot(), "5")
-    assert str(err.value) == ("Unknown transition 'launch': use one of abort, deploy, promote, register, reject, "
+    assert str(err.value) == ("Unknown transition 'launch': use one of abort, analyze, deploy, promote, register, reject, "
                               "rollback, validate")
 
 
@@ -308,3 +318,80 @@ def test_rerun_of_a_finished_rollout_writes_nothing():
     before = copy.deepcopy(final_view(snap))
     assert rollout_writes(snap) == [[], [], [], []]
     assert final_view(snap) == before
+
+
+def canary_snapshot(step=2, failed=0):
+    """Version 5 deployed beside champion 4 and ANALYZING as a canary at ``step`` of 4."""
+    snap = snapshot(r.DEPLOYING, candidate_tags={r.TAG_PREVIOUS: "4"})
+    run("analyze", snap, canary={"step": step, "steps": 4, "weight": [10, 25, 50, 100][step - 1],
+                                 "failed_checks": failed})
+    return snap
+
+
+def test_analyze_records_progress_before_the_state():
+    snap = snapshot(r.DEPLOYING, candidate_tags={r.TAG_PREVIOUS: "4"})
+    p = run("analyze", snap, canary={"step": 2, "steps": 4, "weight": 25, "failed_checks": 1})
+    assert p.writes == [
+        ("tag", "5", r.TAG_CANARY, '{"failed_checks":1,"step":2,"steps":4,"weight":25}'),
+        ("tag", "5", r.TAG_REASON, "canary step 2 of 4: 25% of the traffic"),
+        ("tag", "5", r.TAG_STATE, r.ANALYZING),
+    ]
+    assert p.msg == ("Version 5 of model 'm' is ANALYZING as a canary: step 2 of 4, 25% of the traffic, "
+                     "1 failed check(s)")
+    assert (p.serve_default, p.serve_versions, p.fallback) == ("4", ["5"], "4")
+    assert p.result()["canary"] == {"step": 2, "steps": 4, "weight": 25, "failed_checks": 1}
+    assert plan("analyze", snap, canary={"step": 2, "steps": 4, "weight": 25, "failed_checks": 1}).writes == []
+
+
+def test_deploy_of_an_analyzing_version_resumes_the_canary():
+    snap = canary_snapshot(step=3, failed=1)
+    p = plan("deploy", snap)
+    assert p.writes == []
+    assert p.state == r.ANALYZING
+    assert p.msg == ("Version 5 of model 'm' is ANALYZING as a canary at step 3 of 4 (50% of the traffic): "
+                     "the canary resumes")
+    assert p.result()["canary"] == {"step": 3, "steps": 4, "weight": 50, "failed_checks": 1}
+    assert (p.serve_default, p.serve_versions, p.fallback) == ("4", ["5"], "4")
+
+
+def test_promote_and_abort_end_a_canary():
+    snap = canary_snapshot()
+    p = run("promote", snap)
+    assert (snap.state("5"), snap.state("4"), snap.champion, snap.previous) == (r.PROMOTED, r.RETIRED, "5", "4")
+    assert p.result()["canary"]["step"] == 2
+    snap = canary_snapshot()
+    run("abort", snap, reason="canary error ratio 0.2 > max 0.05")
+    assert (snap.state("5"), snap.tag("5", r.TAG_REASON), snap.champion) == (
+        r.ROLLED_BACK, "canary error ratio 0.2 > max 0.05", "4")
+
+
+@pytest.mark.parametrize("canary,problem", [
+    ({"step": 0, "steps": 4, "weight": 10, "failed_checks": 0}, "canary.step (0 of 4)"),
+    ({"step": 5, "steps": 4, "weight": 10, "failed_checks": 0}, "canary.step (5 of 4)"),
+    ({"step": 1, "steps": 4, "weight": 101, "failed_checks": 0}, "canary.weight (101)"),
+    ({"step": 1, "steps": 4, "weight": 10, "failed_checks": -1}, "canary.failed_checks (-1)"),
+    ({"step": "1", "steps": 4, "weight": 10, "failed_checks": 0}, "canary.step"),
+])
+def test_analyze_refuses_bad_progress(canary, problem):
+    snap = snapshot(r.DEPLOYING, candidate_tags={r.TAG_PREVIOUS: "4"})
+    with pytest.raises(r.IllegalTransition) as err:
+        plan("analyze", snap, canary=canary)
+    assert str(err.value) == ("Cannot analyze version 5 of model 'm': %s must be an integer in range "
+                              "(step 1..steps, weight 0..100, failed_checks >= 0)" % problem)
+
+
+def test_analyze_refuses_when_the_champion_changed():
+    snap = snapshot(r.DEPLOYING, candidate_tags={r.TAG_PREVIOUS: "3"})
+    with pytest.raises(r.IllegalTransition) as err:
+        plan("analyze", snap)
+    assert str(err.value) == (
+        "Cannot analyze version 5 of model 'm' as a canary: it was deployed beside version 3, but the champion is "
+        "now 4; abort it and roll out again so that it is judged against the current champion")
+
+
+def test_read_canary_ignores_unreadable_tags():
+    assert r.read_canary(None) is None
+    assert r.read_canary("not json") is None
+    assert r.read_canary('{"step": 1}') is None
+    assert r.read_canary('{"step":1,"steps":4,"weight":10,"failed_checks":0}') == {
+        "step": 1, "steps": 4, "weight": 10, "failed_checks": 0}
