@@ -69,6 +69,8 @@ ANALYSIS_ARGSPEC = dict(
     failed_checks=dict(type="int", default=0),
     threshold=dict(type="int", default=1),
     time=dict(type="raw"),
+    repeat_every=dict(type="int", default=0),
+    timeout=dict(type="int", default=600),
 )
 ANALYSIS_MUTUALLY_EXCLUSIVE = [("primary_selector", "primary_version"), ("canary_selector", "canary_version"),
                                ("primary_selector", "model"), ("canary_selector", "model")]
@@ -445,3 +447,45 @@ def analyze(params, query, now):
         "queries": ran,
         "msg": summary(decision, requests, rows, params, targets, failed_checks, rollback),
     }
+
+
+def analyze_until_decided(params, query, clock, sleep):
+    """Analysis rounds every ``repeat_every`` seconds until one decides (see RETURN of canary_analysis).
+
+    With ``repeat_every`` 0 this is one round, :func:`analyze`. Otherwise each round waits ``repeat_every`` seconds
+    first (so that its window holds traffic at the weights the caller just set), then judges; a pass or a rollback
+    ends the rounds, a hold or a failed check below the threshold waits for the next round, as Flagger re-runs a step
+    until it passes. Past ``timeout`` seconds the rounds end undecided with ``timed_out`` (Flagger's progress deadline):
+    the caller's policy decides what that means (the rollout rolls back).
+    """
+    every, timeout = params["repeat_every"], params["timeout"]
+    if every < 0:
+        raise ApiInvalidParameterError("repeat_every must be 0 (one round) or a number of seconds, got %d" % every)
+    if not every:
+        result = analyze(params, query, clock)
+        result.update(timed_out=False, rounds=[_round(result)])
+        return result
+    if params["time"] is not None:
+        raise ApiInvalidParameterError("time replays one past window: it cannot be combined with repeat_every")
+    if timeout < every:
+        raise ApiInvalidParameterError("timeout (%d s) must be at least repeat_every (%d s)" % (timeout, every))
+    validate(params)  # refuse bad input before the first wait
+    deadline = clock() + timeout
+    failed, rounds = params["failed_checks"], []
+    while True:
+        sleep(every)
+        result = analyze(dict(params, failed_checks=failed), query, clock)
+        rounds.append(_round(result))
+        failed = result["failed_checks"]
+        if result["decision"] == PASS or result["rollback"]:
+            result.update(timed_out=False, rounds=rounds)
+            return result
+        if clock() + every > deadline:
+            result.update(timed_out=True, rounds=rounds, msg="timed out after %d round(s) in %d s without a decision "
+                          "(last: %s)" % (len(rounds), timeout, result["msg"]))
+            return result
+
+
+def _round(result):
+    return {"time": result["time"], "decision": result["decision"], "requests": result["requests"],
+            "failed_checks": result["failed_checks"], "msg": result["msg"]}

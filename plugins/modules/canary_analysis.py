@@ -166,6 +166,24 @@ options:
       - Evaluation time of every query, Unix seconds or RFC 3339 (V(2024-01-01T00:30:00Z)), to replay a past window.
       - By default the time the module starts; every query of the step uses that one instant.
     type: raw
+  repeat_every:
+    description:
+      - V(0) (the default) - one analysis round, judged now.
+      - A number of seconds - analysis rounds, each after waiting this long (so that its window holds traffic at the
+        weights just set), until one decides - RV(decision=pass), or RV(rollback) - as Flagger re-runs a step every
+        C(analysis.interval) until it passes. A hold, or a failed check below O(threshold), waits for the next round;
+        RV(failed_checks) adds up over the rounds.
+      - Set it to the scrape interval or more, and O(interval) to at least twice the scrape interval.
+    type: int
+    default: 0
+  timeout:
+    description:
+      - With O(repeat_every) - the seconds the rounds may take without a decision. Then they end with
+        RV(timed_out=true) and the last round's RV(decision) (Flagger's progress deadline); the caller decides what
+        that means - the rollout of M(mlops.platform.mlflow_model_rollout) rolls back.
+      - At least O(repeat_every).
+    type: int
+    default: 600
 extends_documentation_fragment:
   - mlops.platform.prometheus
   - mlops.platform.prometheus.action_group
@@ -174,9 +192,9 @@ extends_documentation_fragment:
 notes:
   - The request count and the error ratio count requests in MLServer's counters, so requests that never reached
     the model server (refused by the router, timed out before it) are not in them.
-  - On the local target one MLServer serves both versions, so the REST histogram cannot tell them apart; judge
-    latency there with a custom check on MLServer's per-version summary C(model_infer_request_duration) (its mean),
-    as in the examples.
+  - On the local target the primary and the canary are two MLServer processes, scraped as two Prometheus jobs, so
+    the job label tells their series apart (O(primary_selector) V(job="mlserver",model="iris")); the REST latency
+    histogram too (O(primary_latency_selector) V(job="mlserver")).
 seealso:
   - module: mlops.platform.mlflow_model_gate
   - name: Flagger metrics analysis
@@ -356,6 +374,37 @@ queries:
       description: The query as sent.
       type: str
       sample: histogram_quantile(0.95, sum by (le) (rate(rest_server_request_duration_seconds_bucket{pod=~"iris-canary-.*"}[1m])))
+timed_out:
+  description: Whether the rounds of O(repeat_every) ended at O(timeout) without a decision. Always V(false) for one round.
+  returned: always
+  type: bool
+  sample: false
+rounds:
+  description: Every analysis round, in order (one without O(repeat_every)).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    time:
+      description: The round's evaluation time.
+      type: raw
+      sample: 1704067500
+    decision:
+      description: The round's decision.
+      type: str
+      sample: hold
+    requests:
+      description: The canary's requests in the round's window.
+      type: float
+      sample: 4.0
+    failed_checks:
+      description: The failed checks after the round.
+      type: int
+      sample: 0
+    msg:
+      description: The round's one-line summary.
+      type: str
+      sample: "hold: 4 canary requests in 10s, fewer than min_requests 10; failed checks 0 of threshold 1"
 msg:
   description: One line that says what was decided and why.
   returned: always
@@ -372,7 +421,7 @@ from ansible_collections.mlops.platform.plugins.module_utils._canary import (
     ANALYSIS_REQUIRED_BY,
     ANALYSIS_REQUIRED_ONE_OF,
     ANALYSIS_REQUIRED_TOGETHER,
-    analyze,
+    analyze_until_decided,
 )
 from ansible_collections.mlops.platform.plugins.module_utils._prometheus_client import (
     PROMETHEUS_CONNECTION_ARGSPEC,
@@ -391,7 +440,7 @@ def main():
         required_by=ANALYSIS_REQUIRED_BY,
         supports_check_mode=True,
     )
-    module.run(lambda m: analyze(m.params, prometheus_client(m.params).query, time.time))
+    module.run(lambda m: analyze_until_decided(m.params, prometheus_client(m.params).query, time.time, time.sleep))
 
 
 if __name__ == "__main__":

@@ -469,3 +469,84 @@ def test_decide_table():
     assert canary.decide(100, [passed, failed], 100, 0, 2) == ("fail", 1, False)
     assert canary.decide(100, [failed], 100, 1, 2) == ("fail", 2, True)
     assert canary.decide(100, [], 0, 0, 1) == ("pass", 0, False)
+
+
+# ---------------------------------------------------------------- rounds (repeat_every)
+
+class Clock(object):
+    """A clock that only sleep() moves: the rounds' timing without waiting."""
+
+    def __init__(self):
+        self.now = NOW
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class Sequence(object):
+    """Answers of successive rounds: round i answers from tables[i] (the last one repeats)."""
+
+    def __init__(self, tables, clock):
+        self.tables, self.clock, self.start = tables, clock, clock.now
+
+    def query(self, expr, at=None):
+        index = min(len(self.clock.sleeps) - 1, len(self.tables) - 1)
+        return FakePrometheus(self.tables[index]).query(expr, at)
+
+
+def rounds(tables, **overrides):
+    clock = Clock()
+    overrides.setdefault("time", None)
+    result = canary.analyze_until_decided(params(**overrides), Sequence(tables, clock).query, clock, clock.sleep)
+    return result, clock
+
+
+def test_one_round_without_repeat_every():
+    result, clock = rounds([answers()])
+    assert (result["decision"], result["timed_out"], clock.sleeps) == ("pass", False, [])
+    assert [r["decision"] for r in result["rounds"]] == ["pass"]
+
+
+def test_rounds_wait_first_then_hold_until_enough_traffic_then_pass():
+    result, clock = rounds([answers(requests__canary=3), answers(requests__canary=3), answers()],
+                           repeat_every=5, timeout=60, min_requests=10)
+    assert clock.sleeps == [5, 5, 5]
+    assert [r["decision"] for r in result["rounds"]] == ["hold", "hold", "pass"]
+    assert (result["decision"], result["rollback"], result["timed_out"], result["failed_checks"]) == (
+        "pass", False, False, 0)
+
+
+def test_failed_checks_add_up_over_rounds_until_the_threshold():
+    result, clock = rounds([answers(error_ratio__canary=0.2)], repeat_every=5, timeout=60, threshold=3,
+                           failed_checks=1)
+    assert [r["failed_checks"] for r in result["rounds"]] == [2, 3]
+    assert (result["decision"], result["rollback"], result["timed_out"]) == ("fail", True, False)
+    assert clock.sleeps == [5, 5]
+
+
+def test_rounds_time_out_undecided():
+    result, clock = rounds([answers(requests__canary=2)], repeat_every=5, timeout=12, min_requests=10)
+    assert clock.sleeps == [5, 5]
+    assert (result["decision"], result["rollback"], result["timed_out"]) == ("hold", False, True)
+    assert result["msg"].startswith("timed out after 2 round(s) in 12 s without a decision (last: hold: ")
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ({"repeat_every": -1}, "repeat_every must be 0 (one round) or a number of seconds, got -1"),
+    ({"repeat_every": 10, "timeout": 5}, "timeout (5 s) must be at least repeat_every (10 s)"),
+    ({"repeat_every": 10, "time": AT}, "time replays one past window: it cannot be combined with repeat_every"),
+    ({"repeat_every": 10, "interval": "often"},
+     "interval must be a Prometheus duration such as 1m, 30s or 1h30m, got 'often'"),
+])
+def test_rounds_refuse_bad_input_before_waiting(overrides, message):
+    clock = Clock()
+    p = params(**dict({"time": None}, **overrides))
+    with pytest.raises(ApiInvalidParameterError) as err:
+        canary.analyze_until_decided(p, FakePrometheus(answers()).query, clock, clock.sleep)
+    assert str(err.value) == message
+    assert clock.sleeps == []
