@@ -114,6 +114,8 @@ class Platform:
             "mlops_inference_metrics_url": "http://127.0.0.1:%d/metrics" % ports["metrics"],
             "mlops_prometheus_url": "http://127.0.0.1:%d" % ports["prometheus"],
             "seldon_grpc_port": ports["grpc"],
+            # The tiers that share this platform need no canary; tests/canary turns it on with ports of its own.
+            "mlops_canary_enabled": False,
             "private_local_supervisor_venv": os.path.join(VENVS, "supervisor"),
             "seldon_venv": os.path.join(VENVS, "mlserver"),
             "mlflow_venv": os.path.dirname(os.path.dirname(sys.executable)),
