@@ -19,6 +19,7 @@ import warnings
 from urllib.parse import urlsplit, urlunsplit
 
 import mlflow
+import mlflow.pyfunc
 import mlflow.sklearn
 import pandas as pd
 from mlflow.data.pandas_dataset import from_pandas
@@ -109,6 +110,36 @@ def _download_model(model_uri, destination):
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def serving_faults(params):
+    """The serving faults params.yaml asks for: {} for none (see breast_cancer/serving_faults.py)."""
+    serving = params.get("serving") or {}
+    faults = {"error_every": int(serving.get("error_every") or 0),
+              "delay_seconds": float(serving.get("delay_seconds") or 0.0)}
+    return faults if faults["error_every"] or faults["delay_seconds"] else {}
+
+
+def _log_model(params, fitted, signature, example):
+    """Log the classifier as the run's model; with serving faults, wrapped in serving_faults.py."""
+    sklearn_options = {
+        "serialization_format": mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
+        # skops refuses types it cannot vet; the forest's tree storage is one. This model was
+        # fitted a few lines above, so its trees are trusted (recorded in the MLmodel file).
+        "skops_trusted_types": SKOPS_TRUSTED_TYPES,
+    }
+    requirements = mlflow.sklearn.get_default_pip_requirements(include_skops=True)
+    faults = serving_faults(params)
+    if not faults:
+        return mlflow.sklearn.log_model(fitted, name=MODEL_NAME, signature=signature, input_example=example,
+                                        pip_requirements=requirements, **sklearn_options)
+    with tempfile.TemporaryDirectory(prefix="classifier-") as staging:
+        inner = os.path.join(staging, "classifier")
+        mlflow.sklearn.save_model(fitted, inner, **sklearn_options)
+        return mlflow.pyfunc.log_model(
+            name=MODEL_NAME, python_model=os.path.join(os.path.dirname(__file__), "serving_faults.py"),
+            artifacts={"classifier": inner}, model_config=faults, signature=signature, input_example=example,
+            pip_requirements=requirements)
+
+
 def log_run(params, fitted, train, test, scores):
     """Log everything about one training to a new MLflow run; return the run.json document."""
     test_metrics = model.metrics(test[schema.TARGET], scores)
@@ -128,17 +159,7 @@ def log_run(params, fitted, train, test, scores):
             dataset = from_pandas(
                 frame, source=source, targets=schema.TARGET, name=f"breast_cancer_{context}", digest=lineage.dvc_hash(source))
             mlflow.log_input(dataset, context=context)
-        info = mlflow.sklearn.log_model(
-            fitted,
-            name=MODEL_NAME,
-            signature=signature,
-            input_example=features.head(3),
-            serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
-            # skops refuses types it cannot vet; the forest's tree storage is one. This model was
-            # fitted a few lines above, so its trees are trusted (recorded in the MLmodel file).
-            skops_trusted_types=SKOPS_TRUSTED_TYPES,
-            pip_requirements=mlflow.sklearn.get_default_pip_requirements(include_skops=True),
-        )
+        info = _log_model(params, fitted, signature, features.head(3))
     _download_model(info.model_uri, paths.MODEL_DIR)
     return {
         "run_id": run.info.run_id,
