@@ -29,6 +29,15 @@ class FaultyClassifier(PythonModel):
         self._delay = float(config.get("delay_seconds") or 0.0)
         self._model = mlflow.sklearn.load_model(context.artifacts["classifier"])
 
+    @property
+    def classes_(self):
+        """The classifier's labels: the wrapper scores like the classifier it wraps (``evaluate`` reads them)."""
+        return self._model.classes_
+
+    def predict_proba(self, frame):
+        """The classifier's probabilities, without faults: the faults are for serving only."""
+        return self._model.predict_proba(frame)
+
     def predict(self, context, model_input, params=None):  # pylint: disable=unused-argument
         self._calls += 1
         if self._delay:

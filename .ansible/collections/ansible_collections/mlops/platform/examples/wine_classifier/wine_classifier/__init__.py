@@ -1,0 +1,1 @@
+"""Example model project for mlops.platform: a wine-cultivar classifier trained by one plain command."""
