@@ -52,7 +52,10 @@ def compare(measured, logged, tolerance=1e-6):
 def evaluate(model_dir, test, heldout, logged_metrics):
     """Return (metrics document, held-out predictions, ROC rows, confusion rows)."""
     serving = mlflow.pyfunc.load_model(model_dir)
-    sk_model = serving.get_raw_model()  # the same estimator, for its probabilities
+    try:
+        sk_model = serving.get_raw_model()  # the same estimator, for its probabilities
+    except NotImplementedError:
+        sk_model = serving.unwrap_python_model()  # the serving-fault wrapper, which scores like it
     scores = model.positive_scores(sk_model, test)
     measured = model.metrics(test[schema.TARGET], scores)
     compare(measured, logged_metrics)
