@@ -20,7 +20,7 @@ CORE216_VENV := $(CACHE)/core216-venv
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT):$(VENV)/lib/ansible-collections
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: help venv mlflow2-venv core216-venv collection lint sanity unit compat-test integration examples-test serving-test molecule-local rollout-test cluster-test monitoring-test platform-test jupyterhub-test awx-test tekton-test cluster-up cluster-down test test-lane-checks test-lane-platform test-serial bench run stop clean
+.PHONY: help venv mlflow2-venv core216-venv collection lint sanity unit compat-test integration examples-test serving-test molecule-local rollout-test cluster-test monitoring-test platform-test jupyterhub-test awx-test canary-test tekton-test cluster-up cluster-down test test-lane-checks test-lane-platform test-serial bench run stop clean
 
 help:
 	@echo "make run    - bring up the local MLOps platform and run one model rollout"
@@ -127,6 +127,10 @@ jupyterhub-test: collection
 awx-test: collection
 	VENV=$(VENV) tests/awx/run.sh
 
+# The rollout's canary on the local target: two MLServers behind HAProxy, real traffic, a real Prometheus.
+canary-test: collection
+	VENV=$(VENV) tests/canary/run.sh
+
 # The Tekton CD4ML pipeline: Tekton's own validation code (a Go helper built from the module proxy, cached under
 # ~/.cache), the role's objects on the embedded control plane, and the pipeline's steps run in order on the local
 # target. Before cluster-test in the same lane: both use this checkout's control plane. See roles/tekton/README.md.
@@ -158,14 +162,15 @@ test-lane-checks:
 	$(MAKE) --no-print-directory -j1 lint sanity unit compat-test integration examples-test monitoring-test platform-test tekton-test cluster-test 2>&1 | sed -u 's/^/[checks] /'
 
 test-lane-platform:
-	$(MAKE) --no-print-directory -j1 molecule-local jupyterhub-test rollout-test serving-test awx-test 2>&1 | sed -u 's/^/[platform] /'
+	$(MAKE) --no-print-directory -j1 molecule-local jupyterhub-test rollout-test serving-test awx-test canary-test 2>&1 | sed -u 's/^/[platform] /'
 
-test-serial: lint sanity unit compat-test integration examples-test monitoring-test platform-test serving-test awx-test molecule-local jupyterhub-test rollout-test tekton-test cluster-test
+test-serial: lint sanity unit compat-test integration examples-test monitoring-test platform-test serving-test awx-test canary-test molecule-local jupyterhub-test rollout-test tekton-test cluster-test
 	@echo "make test-serial: all tiers passed"
 
 # ---- the main job on the local target ----
 run: collection
 	ansible-playbook -i inventories/local playbooks/site.yml
+	examples/breast_cancer_classifier/canary_demo.sh $(PY) http://127.0.0.1:8090
 
 stop: collection
 	ansible-playbook -i inventories/local playbooks/platform_stop.yml
