@@ -117,6 +117,7 @@ def test_a_candidate_with_20_percent_errors_is_rolled_back_after_the_threshold(p
     bad = str(max(champion.versions()))
     assert (champion.alias("champion"), champion.state(bad)) == (before, "ROLLED_BACK")
     reason = champion.tags(bad)["mlops.rollout.reason"]
+    print("\n".join(result.summary()))
     assert reason.startswith("the canary analysis rolled version %s back at step 1 (10%% of the traffic): fail: "
                              "canary error ratio " % bad), reason
     assert reason.endswith("; failed checks 2 of threshold 2: roll back"), reason
