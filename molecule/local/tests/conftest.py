@@ -28,6 +28,11 @@ class Platform:
     seldon_grpc_port: int
     seldon_metrics_port: int
     prometheus_port: int
+    canary_http_port: int
+    canary_grpc_port: int
+    canary_metrics_port: int
+    router_port: int
+    router_metrics_port: int
 
     @property
     def mlflow_url(self):
@@ -57,6 +62,11 @@ class Platform:
             "mlserver-grpc": self.seldon_grpc_port,
             "mlserver-metrics": self.seldon_metrics_port,
             "prometheus": self.prometheus_port,
+            "mlserver-canary-http": self.canary_http_port,
+            "mlserver-canary-grpc": self.canary_grpc_port,
+            "mlserver-canary-metrics": self.canary_metrics_port,
+            "canary-router": self.router_port,
+            "canary-router-metrics": self.router_metrics_port,
         }
 
 
@@ -116,6 +126,11 @@ def platform():
         seldon_grpc_port=int(inventory_vars["seldon_grpc_port"]),
         seldon_metrics_port=port("mlops_inference_metrics_url"),
         prometheus_port=port("mlops_prometheus_url"),
+        canary_http_port=int(inventory_vars["seldon_canary_http_port"]),
+        canary_grpc_port=int(inventory_vars["seldon_canary_grpc_port"]),
+        canary_metrics_port=port("mlops_inference_canary_metrics_url"),
+        router_port=port("mlops_inference_router_url"),
+        router_metrics_port=port("mlops_inference_router_metrics_url"),
     )
 
 

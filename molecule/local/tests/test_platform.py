@@ -7,7 +7,7 @@ import pytest
 # Everything runs on the controller itself.
 testinfra_hosts = ["local://"]
 
-PROGRAMS = ["mlflow", "mlserver", "prometheus"]
+PROGRAMS = ["mlflow", "mlserver", "prometheus", "mlserver-canary", "canary-router"]
 LOOPBACK = {"127.0.0.1", "::ffff:127.0.0.1", "::1"}
 
 
@@ -35,7 +35,9 @@ def test_supervisord_runs_as_a_user_level_daemon(host, platform):
     assert socket.mode & 0o077 == 0, "the control socket must not be open to other users"
 
 
-@pytest.mark.parametrize("name", ["mlflow", "mlserver-http", "mlserver-grpc", "mlserver-metrics", "prometheus"])
+@pytest.mark.parametrize("name", ["mlflow", "mlserver-http", "mlserver-grpc", "mlserver-metrics", "prometheus",
+                                  "mlserver-canary-http", "mlserver-canary-grpc", "mlserver-canary-metrics",
+                                  "canary-router", "canary-router-metrics"])
 def test_port_listens_on_loopback_only(host, platform, name):
     port = platform.ports[name]
     listeners = []
@@ -98,3 +100,33 @@ def test_prometheus_scrapes_mlserver(platform, http):
     result = http.get_json(platform.prometheus_url + '/api/v1/query?query=up%7Bjob%3D%22mlserver%22%7D')
     values = [sample["value"][1] for sample in result["data"]["result"]]
     assert values == ["1"], result
+
+
+@pytest.mark.parametrize("job", ["mlserver-canary", "canary-router"])
+def test_prometheus_scrapes_the_canary(platform, http, job):
+    def up():
+        targets = http.get_json(platform.prometheus_url + "/api/v1/targets?state=active")["data"]["activeTargets"]
+        health = [t["health"] for t in targets if t["labels"].get("job") == job]
+        return health == ["up"] and health
+
+    http.wait_for(up, timeout=60, what="Prometheus target job=%s up" % job)
+
+
+def test_the_two_mlservers_export_their_own_counters(platform, http):
+    """Each MLServer has a metrics directory of its own: sharing one, each would export the sum of both."""
+    status, body = http.get("http://127.0.0.1:%d/metrics" % platform.canary_metrics_port)
+    assert status == 200
+    assert not any(line.startswith("model_infer_request_success_total") for line in body.splitlines()), (
+        "the canary MLServer serves nothing, yet exports request counters:\n" + body[:2000])
+
+
+def test_the_router_sends_everything_to_the_primary(platform, http):
+    status, _body = http.get("http://127.0.0.1:%d/v2/health/ready" % platform.router_port)
+    assert status == 200
+    status, body = http.get("http://127.0.0.1:%d/metrics" % platform.router_metrics_port)
+    assert status == 200
+    weights = dict(
+        (line.split('server="')[1].split('"')[0], float(line.rsplit(" ", 1)[1]))
+        for line in body.splitlines()
+        if line.startswith("haproxy_server_uweight{") and 'proxy="inference"' in line)
+    assert weights == {"primary": 100.0, "canary": 0.0}, weights
