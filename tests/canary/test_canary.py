@@ -188,8 +188,10 @@ def test_a_canary_killed_mid_way_resumes_at_its_step(platform, champion, traffic
     assert champion.tags(version)["mlops.rollout.canary"] == '{"failed_checks":0,"step":2,"steps":3,"weight":25}'
     started = time.time()
     result = platform.play("rollout.yml", **extra).check(0)
-    assert "the canary resumes" in result.stdout
-    steps = [line for line in canary_lines(result) if line.startswith("Canary step")]
+    lines = canary_lines(result)
+    assert lines[0] == ("Canary: Version %s of model '%s' is ANALYZING as a canary at step 2 of 3 (25%% of the "
+                        "traffic): the canary resumes" % (version, MODEL)), lines
+    steps = [line for line in lines if line.startswith("Canary step")]
     assert [line.split(":")[0] for line in steps] == ["Canary step 2 (25%)", "Canary step 3 (50%)"]
     assert champion.alias("champion") == version
     assert champion.alias("previous_champion") == before
