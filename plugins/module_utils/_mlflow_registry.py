@@ -315,7 +315,62 @@ def ensure_model_version(module):
     return {"changed": changed, "model_version": current, "diff": {"before": before, "after": after}}
 
 
+# Schemes of object stores a serving pod reads a model from itself (rclone, boto3, gcsfs ...).
+_OBJECT_STORE_SCHEMES = ("s3", "gs", "wasbs", "abfss")
+
+
+def storage_uri(download_uri, artifacts_destination=None):
+    """The object-store URI of a model version's files, from what ``get-download-uri`` answered.
+
+    ``mlflow-artifacts:/<path>`` (the artifact proxy of ``mlflow server --serve-artifacts``) is mapped onto the
+    server's ``--artifacts-destination`` (``s3://<bucket>/<prefix>``): a serving pod reads the bucket, not the proxy.
+    An object-store URI is returned as it is. Anything else (a local path, ``file:``, ``models:/``, ``runs:/``)
+    cannot be read by a serving object and raises MlflowInvalidParameterError.
+    """
+    uri = download_uri or ""
+    if uri.startswith("mlflow-artifacts:"):
+        if not artifacts_destination:
+            raise MlflowInvalidParameterError(
+                "%s is in MLflow's artifact proxy: set artifacts_destination to the MLflow server's "
+                "--artifacts-destination (s3://<bucket>/<prefix>) to map it to the object store" % uri)
+        rest = uri[len("mlflow-artifacts:"):]
+        if rest.startswith("//"):
+            # mlflow-artifacts://<host:port>/<path>: the path after the authority
+            rest = rest[2:].partition("/")[2]
+        path = rest.lstrip("/")
+        if not path:
+            raise MlflowInvalidParameterError("%s names no artifact path" % uri)
+        return artifacts_destination.rstrip("/") + "/" + path
+    scheme = uri.partition("://")[0] if "://" in uri else ""
+    if scheme in _OBJECT_STORE_SCHEMES:
+        return uri
+    raise MlflowInvalidParameterError(
+        "%r is not in an object store (%s): a serving object on a cluster cannot read it"
+        % (uri, ", ".join(s + "://" for s in _OBJECT_STORE_SCHEMES)))
+
+
+def _with_download_uri(client, version, artifacts_destination):
+    """``version`` (normalized) with ``download_uri`` and ``storage_uri`` added."""
+    try:
+        download = client.get_model_version_download_uri(version["name"], version["version"])
+    except MlflowError as exc:
+        raise failed_to("read the download URI of model %r version %s" % (version["name"], version["version"]), exc)
+    try:
+        location = storage_uri(download, artifacts_destination)
+    except MlflowInvalidParameterError as exc:
+        raise failed_to("resolve the storage of model %r version %s" % (version["name"], version["version"]), exc)
+    return dict(version, download_uri=download, storage_uri=location)
+
+
 def model_version_info(module):
+    result = _model_version_info(module)
+    if module.params.get("download_uri"):
+        result["model_versions"] = [_with_download_uri(module.client, v, module.params.get("artifacts_destination"))
+                                    for v in result["model_versions"]]
+    return result
+
+
+def _model_version_info(module):
     p = module.params
     client = module.client
     name = p["name"]

@@ -41,6 +41,21 @@ options:
   max_results:
     description: At most this many versions (search only). All of them when not set.
     type: int
+  download_uri:
+    description:
+      - Also read where each version's files are stored (MLflow's C(GET /api/2.0/mlflow/model-versions/get-download-uri),
+        one request per version) and return it as RV(model_versions[].download_uri), with the object-store URI a
+        serving object reads as RV(model_versions[].storage_uri).
+      - A version whose files are not in an object store (a local path, C(file:), C(models:/), C(runs:/)) makes the
+        task fail with a message naming the version and its URI - a serving pod on a cluster cannot read them.
+    type: bool
+    default: false
+  artifacts_destination:
+    description:
+      - The MLflow server's C(--artifacts-destination), for example V(s3://mlflow-artifacts/mlflow). With
+        O(download_uri), a download URI in MLflow's artifact proxy (C(mlflow-artifacts:/<path>), what a server
+        started with C(--serve-artifacts) answers) becomes C(<artifacts_destination>/<path>).
+    type: str
 extends_documentation_fragment:
   - mlops.platform.mlflow
   - mlops.platform.mlflow.action_group
@@ -64,6 +79,15 @@ EXAMPLES = r"""
     name: fraud-classifier
     order_by: ["version_number DESC"]
     max_results: 5
+
+- name: Where the serving pods read version 4 from (the S3 path behind MLflow's artifact proxy)
+  mlops.platform.mlflow_model_version_info:
+    tracking_uri: http://127.0.0.1:5000
+    name: fraud-classifier
+    version: "4"
+    download_uri: true
+    artifacts_destination: s3://mlflow-artifacts/mlflow
+  register: __where
 """
 
 RETURN = r"""
@@ -85,6 +109,17 @@ model_versions:
       aliases: ["champion"]
       creation_timestamp: 1764145200000
       last_updated_timestamp: 1764145200000
+  contains:
+    download_uri:
+      description: What MLflow's C(get-download-uri) answered for the version.
+      returned: when O(download_uri=true)
+      type: str
+      sample: mlflow-artifacts:/1/models/m-6aac3ccdce6c4b908cbd918c1c46efe0/artifacts
+    storage_uri:
+      description: The object-store URI of the version's files (O(artifacts_destination) applied).
+      returned: when O(download_uri=true)
+      type: str
+      sample: s3://mlflow-artifacts/mlflow/1/models/m-6aac3ccdce6c4b908cbd918c1c46efe0/artifacts
 """
 
 from ansible_collections.mlops.platform.plugins.module_utils._mlflow_module import MlflowModule
@@ -100,6 +135,8 @@ def main():
             filter=dict(type="str"),
             order_by=dict(type="list", elements="str"),
             max_results=dict(type="int"),
+            download_uri=dict(type="bool", default=False),
+            artifacts_destination=dict(type="str"),
         ),
         mutually_exclusive=[("version", "alias", "filter"), ("version", "order_by"), ("alias", "order_by")],
         required_by={"version": "name", "alias": "name"},

@@ -23,8 +23,9 @@ if [[ "${MLOPS_CLUSTER_SKIP_MOLECULE:-0}" != 1 ]]; then
   # cluster_smoke: the harness as a role sees it; cluster_platform: the roles themselves (mlflow, prometheus, grafana,
   # private_cluster) through playbooks/platform.yml and platform_remove.yml with the openshift example inventory;
   # cluster_jupyterhub: the jupyterhub role's cluster backend through the same playbooks, --tags jupyterhub;
-  # cluster_kubernetes: the whole platform.yml with the kubernetes example inventory (Ingress, basic-auth, Pod Security).
-  scenarios=(cluster_smoke cluster_platform cluster_jupyterhub cluster_kubernetes)
+  # cluster_kubernetes: the whole platform.yml with the kubernetes example inventory (Ingress, basic-auth, Pod Security);
+  # cluster_serving: the seldon role's cluster backend and scripted canaries against a real MLflow and Prometheus.
+  scenarios=(cluster_smoke cluster_platform cluster_jupyterhub cluster_kubernetes cluster_serving)
   for scenario in "${scenarios[@]}"; do
     t2=$SECONDS
     (cd "$ROOT" && molecule test -s "$scenario") || {
