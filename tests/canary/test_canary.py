@@ -137,7 +137,7 @@ def test_a_candidate_with_20_percent_errors_is_rolled_back_after_the_threshold(p
 
 def test_a_3x_slower_candidate_is_rolled_back_on_latency(platform, champion, traffic):
     before = champion.alias("champion")
-    result = platform.play("rollout.yml", **candidate(delay=0.06))
+    result = platform.play("rollout.yml", **candidate(delay=0.15))
     assert result.rc == 2
     slow = str(max(champion.versions()))
     assert (champion.alias("champion"), champion.state(slow)) == (before, "ROLLED_BACK")
