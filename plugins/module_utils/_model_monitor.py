@@ -8,7 +8,7 @@ Private to the collection. One pass (``monitor_once``) does, for one registered 
 1. read the champion (alias ``champion``) and the training data reference its rollout recorded at registration
    (the version tag ``mlops.training_data``: a CSV of the rows it was trained on);
 2. read the newest labelled rows the project provides (a CSV file, or a command that prints one);
-3. send the features to the served champion (V2 inference protocol) and compute the quality metrics the rollout
+3. send the features to the served champion (the model's default endpoint, V2 inference protocol) and compute the quality metrics the rollout
    gate reads (accuracy, precision, recall, f1, roc_auc) from its answers and the labels;
 4. compute the population stability index of every feature of the newest rows against the reference;
 5. push the gauges to a Prometheus Pushgateway, grouped by model, so Prometheus scrapes them.
@@ -300,7 +300,8 @@ def monitor_once(cfg, mlflow, inference, pushgateway, job="mlops-model-monitor",
     current = columns_of(columns, rows, features, where)
     reference = columns_of(ref_columns, ref_rows, features, "the training data reference " + ref_where)
     labels = [row[columns.index(label_column)] for row in rows]
-    answer = inference.infer(name, number, v2_request(current))
+    # The model's default endpoint serves the champion (serving changes at promotion, the alias right after it).
+    answer = inference.infer(name, None, v2_request(current))
     metrics = quality(labels, predictions_of(answer), positive=label(cfg.get("positive_label", 1)))
     bins = int(cfg.get("bins", 10))
     drift = dict((f, psi(reference[f], current[f], bins)) for f in features)
