@@ -1,10 +1,9 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, mlops.platform contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The model monitor's schedule: every ``interval`` seconds, one pass per model (module_utils/_model_monitor.py).
 
-    model_monitor.py CONFIG.json [--once]
+    python3 model_monitor.py CONFIG.json [--once]
 
 CONFIG holds the connection (tracking_uri, inference_url, pushgateway_url, timeout, retries; MLflow credentials come
 from MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD in the environment, never from the file), the
