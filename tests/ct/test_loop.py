@@ -1,14 +1,24 @@
 """The loop end to end: drift in the newest data -> the monitor -> Prometheus -> Alertmanager -> the rulebook -> a
 retraining rollout of the model, gated and promoted, carrying the alert that caused it."""
 
+import csv
 import datetime
+import os
 import time
+
+import yaml
 
 from conftest import DRIFT, write_newest_data, wait_until
 
 RETRAIN_LINE = "continuous training: rolling out model %s"
 DRIFT_THRESHOLD = 0.25     # prometheus_alert_drift_threshold (default)
 ACCURACY_MIN = 0.9         # prometheus_quality_thresholds (default)
+
+
+def mean_of(path, column):
+    with open(path) as handle:
+        values = [float(row[column]) for row in csv.DictReader(handle)]
+    return sum(values) / len(values)
 
 
 def max_drift(pushed, version):
@@ -62,7 +72,12 @@ def test_drift_retrains_gates_and_promotes_once(platform):
     assert tags["mlops.training_data"].endswith("/%s/%s.csv" % (name, v2.run_id))
     run = platform.client().get_run(v2.run_id)
     assert run.data.tags["mlops.ct.alert"] == tags["mlops.ct.alert"]
-    assert run.data.params.get("data.drift") == str(DRIFT), run.data.params
+    # Trained on the newest (shifted) data: the rollout's params say so, and the training data reference it kept
+    # holds worst_* features 1 + DRIFT times those of version 1's.
+    with open(os.path.join(run.data.tags["mlops.work_dir"], "params.yaml")) as handle:
+        assert yaml.safe_load(handle)["data"]["drift"] == DRIFT
+    assert mean_of(tags["mlops.training_data"], "worst_area") > 1.4 * mean_of(
+        platform.version(name, 1).tags["mlops.training_data"], "worst_area")
 
     # Both alerts fired for the model (two notification groups, alertname x model): one rollout only.
     log = platform.log("ct-rulebook")
