@@ -31,7 +31,6 @@ import csv
 import io
 import math
 import os
-import subprocess
 import time
 
 from ansible.module_utils.six.moves.urllib.parse import quote
@@ -98,17 +97,19 @@ def read_csv(text, where):
     return columns, rows
 
 
-def read_source(path=None, command=None, cwd=None, timeout=300):
-    """The CSV text of the newest labelled data: the file ``path``, or what ``command`` (a list) prints."""
+def read_source(path=None, command=None, cwd=None, run_command=None):
+    """The CSV text of the newest labelled data: the file ``path``, or what ``command`` (a list) prints.
+
+    ``run_command(argv, cwd)`` runs the command and returns (rc, stdout, stderr): a module's own, or the monitor
+    script's (module_utils start no process themselves).
+    """
     if command:
-        try:
-            proc = subprocess.run(command, cwd=cwd or None, capture_output=True, text=True, timeout=timeout,
-                                  check=False)
-        except (OSError, subprocess.SubprocessError) as exc:
-            raise MonitorError("data_command %s could not run: %s" % (command[0], exc))
-        if proc.returncode != 0:
-            raise MonitorError("data_command exited %d: %s" % (proc.returncode, (proc.stderr or proc.stdout).strip()[-500:]))
-        return proc.stdout, "the output of data_command"
+        if run_command is None:
+            raise MonitorError("data_command needs a command runner")
+        rc, out, err = run_command(command, cwd or None)
+        if rc != 0:
+            raise MonitorError("data_command exited %d: %s" % (rc, (err or out).strip()[-500:]))
+        return out, "the output of data_command"
     if not path:
         raise MonitorError("give data_path or data_command: the newest labelled data of the model")
     try:
@@ -272,9 +273,9 @@ def validate_config(cfg):
         raise ApiInvalidParameterError("model monitor of %s: bins must be 2 or more" % cfg["name"])
 
 
-def monitor_once(cfg, mlflow, inference, pushgateway, job="mlops-model-monitor", clock=time.time):
+def monitor_once(cfg, mlflow, inference, pushgateway, job="mlops-model-monitor", clock=time.time, run_command=None):
     """One pass for one model (``cfg``: name, label_column, data_path or data_command, data_dir, features, alias,
-    bins, reference, positive_label). Returns {model, version, rows, quality, drift, max_drift}."""
+    bins, reference, positive_label; ``run_command`` runs data_command, see read_source). Returns {model, version, rows, quality, drift, max_drift}."""
     validate_config(cfg)
     name = cfg["name"]
     alias = cfg.get("alias") or "champion"
@@ -291,7 +292,7 @@ def monitor_once(cfg, mlflow, inference, pushgateway, job="mlops-model-monitor",
                            % (reference_path, number, name))
     ref_text, ref_where = read_source(path=reference_path)
     ref_columns, ref_rows = read_csv(ref_text, "the training data reference " + ref_where)
-    text, where = read_source(cfg.get("data_path"), cfg.get("data_command"), cfg.get("data_dir"))
+    text, where = read_source(cfg.get("data_path"), cfg.get("data_command"), cfg.get("data_dir"), run_command)
     columns, rows = read_csv(text, where)
     label_column = cfg["label_column"]
     if label_column not in columns:

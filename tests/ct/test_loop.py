@@ -22,7 +22,7 @@ def mean_of(path, column):
 
 
 def max_drift(pushed, version):
-    values = [v for (family, ver, _), v in pushed.items() if family == "mlops_model_drift" and ver == version]
+    values = [v for (family, ver, _feature), v in pushed.items() if family == "mlops_model_drift" and ver == version]
     return max(values) if values else None
 
 

@@ -6,7 +6,6 @@ start the rulebook without its playbook or inventory."""
 
 import json
 import os
-import shutil
 import subprocess
 import time
 import urllib.request

@@ -18,6 +18,7 @@ __metaclass__ = type
 
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -30,11 +31,20 @@ def log(message):
     sys.stdout.flush()
 
 
+def run_command(argv, cwd, timeout=300):
+    """(rc, stdout, stderr) of a model's data_command."""
+    try:
+        proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return 127, "", "%s could not run: %s" % (argv[0], exc)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
 def one_pass(config, clients):
     failed = 0
     for cfg in config["models"]:
         try:
-            result = monitor.monitor_once(cfg, *clients)
+            result = monitor.monitor_once(cfg, *clients, run_command=run_command)
         except ApiError as exc:
             failed += 1
             log("%s: %s" % (cfg.get("name"), exc))

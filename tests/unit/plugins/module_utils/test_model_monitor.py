@@ -172,14 +172,21 @@ def test_a_missing_label_column_is_named(tmp_path):
     assert str(err.value) == "%s has no label column 'y' (label_column)" % newest
 
 
-def test_data_command_output_is_the_data(tmp_path):
-    text, where = m.read_source(command=["printf", "x,y\\n1,0\\n"])
+def test_data_command_output_is_the_data():
+    calls = []
+
+    def run(argv, cwd):
+        calls.append((argv, cwd))
+        return 0, "x,y\n1,0\n", ""
+
+    text, where = m.read_source(command=["print-data"], cwd="/srv/project", run_command=run)
     assert (text, where) == ("x,y\n1,0\n", "the output of data_command")
+    assert calls == [(["print-data"], "/srv/project")]
 
 
 def test_a_failing_data_command_says_how():
     with pytest.raises(m.MonitorError) as err:
-        m.read_source(command=["sh", "-c", "echo no data >&2; exit 3"])
+        m.read_source(command=["print-data"], run_command=lambda argv, cwd: (3, "", "no data\n"))
     assert str(err.value) == "data_command exited 3: no data"
 
 
