@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from conftest import INVENTORY, RULEBOOK, RULEBOOK_VENV, BIN, wait_until
+from conftest import ANSIBLE_PLAYBOOK, INVENTORY, PLAYBOOKS, RULEBOOK, RULEBOOK_VENV, BIN, wait_until
 from support.server_process import ServerProcess, free_port
 
 RECORDER = """---
@@ -46,7 +46,7 @@ def notification(status, group_labels, *alerts):
 class Rulebook(ServerProcess):
     name = "ansible-rulebook"
 
-    def __init__(self, root, playbook):
+    def __init__(self, root, playbook, rollout_vars_file="/etc/ct/rollout-vars.yml"):
         super().__init__(os.path.join(root, "rulebook.log"))
         self.root, self.port = root, free_port()
         self.vars_file = os.path.join(root, "rulebook-vars.json")
@@ -54,7 +54,7 @@ class Rulebook(ServerProcess):
             json.dump({"continuous_training_webhook_host": "127.0.0.1", "continuous_training_webhook_port": self.port,
                        "continuous_training_alerts": ["ModelQualityDegraded", "ModelDataDrift"],
                        "continuous_training_playbook": playbook,
-                       "continuous_training_rollout_vars_file": "/etc/ct/rollout-vars.yml"}, handle)
+                       "continuous_training_rollout_vars_file": rollout_vars_file}, handle)
 
     def start(self, timeout=90):
         env = dict(os.environ, PATH=os.pathsep.join([BIN, os.path.join(RULEBOOK_VENV, "bin"), os.environ["PATH"]]),
@@ -164,3 +164,64 @@ def test_the_role_refuses_bad_settings_and_changes_nothing(platform, option, val
     assert result.fatal_messages() == [message]
     assert result.recap()["changed"] == "0"
     assert os.stat(conf).st_mtime_ns == before
+
+
+HOLDER = """---
+- name: Hold the rollout lock of a model until told to let go
+  hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/mlops.platform.mlflow: "{{{{ mlops_mlflow_connection }}}}"
+  tasks:
+    - name: Take the lock
+      mlops.platform.mlflow_model_lock:
+        name: {model}
+        owner: a-running-rollout
+        ttl: 120
+        create_model: true
+      register: lock
+    - name: Say so
+      ansible.builtin.debug:
+        msg: HOLDING THE LOCK
+    - name: Wait to be told to let go
+      ansible.builtin.wait_for:
+        path: {release}
+        timeout: 120
+    - name: Release the lock
+      mlops.platform.mlflow_model_lock:
+        name: {model}
+        token: "{{{{ lock.token }}}}"
+        state: absent
+"""
+
+
+def test_an_alert_during_a_running_rollout_is_dropped_with_the_lock_holder_in_the_log(platform, tmp_path):
+    """The rulebook runs the real retrain playbook while another rollout holds the model's lock: with
+    continuous_training_lock_wait 0 the retraining gives up at once, says who holds the lock, and changes nothing."""
+    model = platform.model + "-locked"
+    release = tmp_path / "release"
+    holder_book = tmp_path / "hold.yml"
+    holder_book.write_text(HOLDER.format(model=model, release=release))
+    holder_log = open(str(tmp_path / "holder.log"), "w")
+    holder = subprocess.Popen([ANSIBLE_PLAYBOOK, "-i", INVENTORY, str(holder_book), "-e", "@" + platform.vars_file],
+                              stdout=holder_log, stderr=subprocess.STDOUT, env=platform.env())
+    rulebook = None
+    try:
+        wait_until("the holder taking the lock", lambda: "HOLDING THE LOCK" in (tmp_path / "holder.log").read_text(), 120)
+        rollout_vars = tmp_path / "rollout-vars.json"
+        rollout_vars.write_text(json.dumps(dict(platform.platform_vars, continuous_training_lock_wait=0)))
+        rulebook = Rulebook(str(tmp_path), os.path.join(PLAYBOOKS, "retrain.yml"), str(rollout_vars)).start()
+        rulebook.post(notification("firing", {"alertname": "ModelDataDrift", "model": model},
+                                   alert("ModelDataDrift", model)))
+        expected = "Model %r is locked by another rollout: a-running-rollout (since " % model
+        wait_until("the retraining giving up on the lock", lambda: expected in rulebook.log_text(), 120)
+        log = " ".join(rulebook.log_text().split())
+        assert "continuous training: rolling out model %s - alert ModelDataDrift fired at 2026-12-01T10:00:00Z, value 0.8" % model in log
+        assert "Waited 0s (wait_timeout); it is released when that rollout ends, or when its lease expires. Nothing was changed." in log
+        assert platform.versions(model) == []
+    finally:
+        release.write_text("")
+        holder.wait(timeout=120)
+        holder_log.close()
+        if rulebook:
+            rulebook.stop()
