@@ -97,6 +97,17 @@ def write_newest_data(path, drift):
     os.replace(path + ".tmp", path)
 
 
+def ansible_env():
+    """The environment of an ansible-playbook run of this tier (no MLFLOW_* of the caller's)."""
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"),
+               ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_STDOUT_CALLBACK="default",
+               ANSIBLE_CALLBACK_RESULT_FORMAT="json", PYTHONUNBUFFERED="1",
+               PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
+    for key in [k for k in env if k.startswith("MLFLOW_")]:
+        del env[key]
+    return env
+
+
 class Platform:
     def __init__(self, root, model):
         self.root = root
@@ -147,14 +158,9 @@ class Platform:
         with open(self.vars_file, "w") as handle:
             json.dump(self.vars, handle)
 
-    def env(self):
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"),
-                   ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_STDOUT_CALLBACK="default",
-                   ANSIBLE_CALLBACK_RESULT_FORMAT="json", PYTHONUNBUFFERED="1",
-                   PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
-        for key in [k for k in env if k.startswith("MLFLOW_")]:
-            del env[key]
-        return env
+    @staticmethod
+    def env():
+        return ansible_env()
 
     def play(self, playbook, *args, **extra):
         cmd = [ANSIBLE_PLAYBOOK, "-i", INVENTORY, os.path.join(PLAYBOOKS, playbook), "-e", "@" + self.vars_file]
