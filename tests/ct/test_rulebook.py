@@ -225,3 +225,20 @@ def test_an_alert_during_a_running_rollout_is_dropped_with_the_lock_holder_in_th
         holder_log.close()
         if rulebook:
             rulebook.stop()
+
+
+def test_retrain_refuses_to_run_without_a_trigger(platform):
+    result = platform.play("retrain.yml").check(2)
+    assert result.fatal_messages() == [
+        "Nothing to retrain: run this playbook from the continuous training rulebook (an alert with a model label) or "
+        "with -e continuous_training_trigger=schedule -e continuous_training_model=NAME. Nothing was changed."]
+
+
+def test_scheduled_retraining_runs_the_same_rollout(platform):
+    """The second trigger (the ct-schedule program's command): a scheduled rollout of the model with the data of its
+    first version trains nothing new - the lineage is version 1's - and registers nothing."""
+    before = platform.versions(platform.model)
+    result = platform.play("retrain.yml", continuous_training_trigger="schedule",
+                           continuous_training_model=platform.model).check(0)
+    assert "continuous training: rolling out model %s - scheduled retraining" % platform.model in result.stdout
+    assert platform.versions(platform.model) == before
