@@ -237,16 +237,20 @@ class ApiClient(object):
             url = "%s?%s" % (url, urlencode(query_items(params)))
         return url
 
-    def request(self, method, path, params=None, body=None, raw=False, timeout=None, form=None):
+    def request(self, method, path, params=None, body=None, raw=False, timeout=None, form=None, text=None,
+                text_type="text/plain"):
         """Call ``<base_url>/<path>``; return the decoded JSON object (``raw=True``: the bytes).
 
         ``params`` go into the query string, ``body`` is sent as JSON, ``form`` as
-        application/x-www-form-urlencoded. Retries apply to connection errors, 429
-        and 5xx only; everything else raises at once.
+        application/x-www-form-urlencoded, ``text`` as it is with the content type ``text_type``.
+        Retries apply to connection errors, 429 and 5xx only; everything else raises at once.
         """
         url = self.url(path, params)
         headers = None
-        if form is not None:
+        if text is not None:
+            data = text
+            headers = {"Content-Type": text_type}
+        elif form is not None:
             data = urlencode(query_items(form))
             headers = {"Content-Type": "application/x-www-form-urlencoded"}
         else:

@@ -96,6 +96,8 @@ def render(tmp_path_factory):
     os.symlink(os.path.join(ROOT, "roles", "prometheus", "templates", "cluster"), str(templates / "cluster"))
     os.symlink(os.path.join(ROOT, "roles", "grafana", "templates", "dashboards"), str(templates / "dashboards"))
     os.symlink(os.path.join(ROOT, "roles", "grafana", "templates", "objects.yml.j2"), str(templates / "grafana-objects.yml.j2"))
+    os.symlink(os.path.join(ROOT, "roles", "prometheus", "templates", "model-quality-rules.yml.j2"),
+               str(templates / "model-quality-rules.yml.j2"))
     shutil.copy(os.path.join(HERE, "render.yml"), str(base / "render.yml"))
     cache = {}
 

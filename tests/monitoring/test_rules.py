@@ -16,7 +16,9 @@ RULE_TESTS = os.path.join(HERE, "rules")
 THRESHOLDS = NON_DEFAULT
 ALERTS = {
     "mlflow": ["MLflowDown"],
-    "serving": ["ModelServingErrorRatioHigh", "ModelServingLatencyHigh", "ModelServingNoTraffic", "ModelQualityBelowThreshold"],
+    "serving": ["ModelServingErrorRatioHigh", "ModelServingLatencyHigh", "ModelServingNoTraffic", "ModelQualityBelowThreshold",
+                # The continuous-training alerts (test_model_quality_rules.py) join the serving rules on a cluster.
+                "ModelQualityDegraded", "ModelDataDrift", "ModelStale"],
 }
 
 
@@ -45,7 +47,9 @@ def test_promtool_check_rules(render, overrides):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     count = len(THRESHOLDS["prometheus_quality_thresholds"]) if overrides else 1
     assert "Checking %s\n  SUCCESS: 1 rules found" % paths[0] in proc.stdout
-    assert "Checking %s\n  SUCCESS: %d rules found" % (paths[1], 3 + count) in proc.stdout
+    # serving: 3 serving alerts, one quality alert per threshold, and the continuous-training alerts (one
+    # ModelQualityDegraded per threshold, ModelDataDrift, ModelStale).
+    assert "Checking %s\n  SUCCESS: %d rules found" % (paths[1], 3 + count + count + 2) in proc.stdout
 
 
 def test_promtool_unit_tests_defaults(render):

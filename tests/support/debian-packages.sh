@@ -2,11 +2,12 @@
 # The Debian packages the test tiers run as real servers or tools, installed in one apt call before the two lanes
 # of `make test` start (two lanes installing at once would race for dpkg's lock): prometheus + promtool (local
 # platform, monitoring tier), postgresql (platform tier), chromium + chromium-driver (JupyterHub's browser test),
-# haproxy (the serving tier's canary router).
+# haproxy (the serving tier's canary router), prometheus-alertmanager and prometheus-pushgateway (the
+# continuous-training tier).
 # Installs only what is missing, never starts a service (policy-rc.d answers 101 while apt runs), and does nothing
 # without root or apt-get: each tier's run.sh then says what it lacks.
 set -euo pipefail
-packages=(prometheus postgresql chromium chromium-driver haproxy)
+packages=(prometheus postgresql chromium chromium-driver haproxy prometheus-alertmanager prometheus-pushgateway)
 need=()
 for pkg in "${packages[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
 ((${#need[@]})) || exit 0

@@ -71,19 +71,38 @@ def corrupt(frame, kind):
     return CORRUPTIONS[kind](frame.copy())
 
 
+def shift(frame, drift):
+    """Return ``frame`` with every ``worst_*`` feature multiplied by 1 + ``drift`` (a copy; 0 returns it as is)."""
+    if not isinstance(drift, (int, float)) or isinstance(drift, bool) or not -1.0 < drift <= 5.0:
+        raise ValueError(f"data.drift must be a number above -1 and at most 5, got {drift!r}")
+    if drift == 0:
+        return frame
+    shifted = frame.copy()
+    worst = [column for column in shifted.columns if column.startswith("worst_")]
+    shifted[worst] = shifted[worst] * (1.0 + drift)
+    return shifted
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=paths.RAW_DATA)
+    parser.add_argument("--out", default=paths.RAW_DATA, help="the CSV to write; - prints it")
+    parser.add_argument("--drift", type=float, default=None, help="overrides data.drift of params.yaml")
     args = parser.parse_args(argv)
-    kind = params_mod.load()["data"]["corruption"]
+    data = params_mod.load()["data"]
+    kind = data["corruption"]
+    drift = data.get("drift", 0.0) if args.drift is None else args.drift
     try:
-        frame = corrupt(load_frame(), kind)
+        frame = shift(corrupt(load_frame(), kind), drift)
     except ValueError as err:
         print(f"ERROR: {err}", file=sys.stderr)
         return 1
+    if args.out == "-":
+        frame.to_csv(sys.stdout, index=False)
+        return 0
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     frame.to_csv(args.out, index=False)
-    note = "" if kind == "none" else f" (deliberately corrupted: {kind})"
+    notes = ([] if kind == "none" else [f"deliberately corrupted: {kind}"]) + ([f"shifted: drift {drift}"] if drift else [])
+    note = f" ({'; '.join(notes)})" if notes else ""
     print(f"wrote {len(frame)} rows x {frame.shape[1]} columns to {args.out}{note}")
     return 0
 
