@@ -20,7 +20,7 @@ CORE216_VENV := $(CACHE)/core216-venv
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT):$(VENV)/lib/ansible-collections
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: help venv mlflow2-venv core216-venv collection lint sanity unit compat-test integration examples-test serving-test molecule-local rollout-test cluster-test monitoring-test platform-test jupyterhub-test awx-test canary-test tekton-test cluster-up cluster-down test test-lane-checks test-lane-platform test-serial bench run stop clean
+.PHONY: help venv mlflow2-venv core216-venv collection lint sanity unit compat-test integration examples-test serving-test molecule-local rollout-test cluster-test monitoring-test platform-test jupyterhub-test awx-test canary-test ct-test tekton-test cluster-up cluster-down test test-lane-checks test-lane-platform test-serial bench run stop clean
 
 help:
 	@echo "make run    - bring up the local MLOps platform and run one model rollout"
@@ -131,6 +131,10 @@ awx-test: collection
 canary-test: collection
 	VENV=$(VENV) tests/canary/run.sh
 
+# Continuous training on the local target: drift -> monitor -> Prometheus -> Alertmanager -> rulebook -> rollout.
+ct-test: collection
+	VENV=$(VENV) tests/ct/run.sh
+
 # The Tekton CD4ML pipeline: Tekton's own validation code (a Go helper built from the module proxy, cached under
 # ~/.cache), the role's objects on the embedded control plane, and the pipeline's steps run in order on the local
 # target. Before cluster-test in the same lane: both use this checkout's control plane. See roles/tekton/README.md.
@@ -162,17 +166,19 @@ test-lane-checks:
 	$(MAKE) --no-print-directory -j1 lint sanity unit compat-test integration examples-test monitoring-test platform-test tekton-test cluster-test 2>&1 | sed -u 's/^/[checks] /'
 
 test-lane-platform:
-	$(MAKE) --no-print-directory -j1 molecule-local jupyterhub-test rollout-test serving-test awx-test canary-test 2>&1 | sed -u 's/^/[platform] /'
+	$(MAKE) --no-print-directory -j1 molecule-local jupyterhub-test rollout-test serving-test awx-test canary-test ct-test 2>&1 | sed -u 's/^/[platform] /'
 
-test-serial: lint sanity unit compat-test integration examples-test monitoring-test platform-test serving-test awx-test canary-test molecule-local jupyterhub-test rollout-test tekton-test cluster-test
+test-serial: lint sanity unit compat-test integration examples-test monitoring-test platform-test serving-test awx-test canary-test ct-test molecule-local jupyterhub-test rollout-test tekton-test cluster-test
 	@echo "make test-serial: all tiers passed"
 
 # ---- the main job on the local target ----
 run: collection
 	ansible-playbook -i inventories/local playbooks/site.yml
+	ansible-playbook -i inventories/local playbooks/continuous_training.yml
 	examples/breast_cancer_classifier/canary_demo.sh $(PY) http://127.0.0.1:8090
 
 stop: collection
+	ansible-playbook -i inventories/local playbooks/continuous_training.yml -e continuous_training_state=stopped -e model_monitor_state=stopped
 	ansible-playbook -i inventories/local playbooks/platform_stop.yml
 
 bench: collection
