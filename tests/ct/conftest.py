@@ -129,6 +129,8 @@ class Platform:
             "mlops_pushgateway_url": self.pushgateway,
             "mlops_alertmanager_url": self.alertmanager,
             "seldon_grpc_port": self.ports["grpc"],
+            # The loop needs no canary (tests/canary runs it, on ports of its own).
+            "mlops_canary_enabled": False,
             "private_local_supervisor_venv": os.path.join(VENVS, "supervisor"),
             "seldon_venv": os.path.join(VENVS, "mlserver"),
             "mlflow_venv": os.path.dirname(BIN),
