@@ -387,8 +387,8 @@ def _plan_analyze(snap, version, reason, canary):
             "Cannot analyze version %s of model %r as a canary: it was deployed beside version %s, but the champion "
             "is now %s; abort it and roll out again so that it is judged against the current champion"
             % (version, snap.name, outgoing or "none", champion or "not set"))
-    text = reason or "canary step %d of %d: %d%% of the traffic" % (progress["step"], progress["steps"],
-                                                                       progress["weight"])
+    text = reason or "canary step %d of %d: %d%% of the traffic" % (
+        progress["step"], progress["steps"], progress["weight"])
     writes = [("tag", version, TAG_CANARY, canary_tag(progress)),
               ("tag", version, TAG_REASON, tag_text(text)),
               ("tag", version, TAG_STATE, ANALYZING)]

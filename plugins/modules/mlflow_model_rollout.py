@@ -22,14 +22,14 @@ description:
   - V(deploy) - C(VALIDATED) (or a C(RETIRED) former champion) becomes C(DEPLOYING); the outgoing champion is
     recorded on it. Serving then loads the candidate beside the champion; the default endpoint stays the champion's.
   - V(analyze) - a canary step - C(DEPLOYING) (or C(ANALYZING)) becomes C(ANALYZING) with the canary's progress
-    (O(canary)) in the tag C(mlops.rollout.canary), so a rollout killed mid-canary resumes at its step: V(deploy) of
+    (O(canary)) in the tag C(mlops.rollout.canary), so a rollout killed mid-canary resumes at its step - V(deploy) of
     an C(ANALYZING) version changes nothing and returns RV(canary).
-  - V(promote) - C(DEPLOYING) (or C(ANALYZING)) becomes C(PROMOTED), the old champion C(RETIRED) (so the state tag alone tells the
-    champion), then the aliases move - previous champion, champion, challenger - last.
+  - V(promote) - C(DEPLOYING) (or C(ANALYZING)) becomes C(PROMOTED), the old champion C(RETIRED) (so the state tag
+    alone tells the champion), then the aliases move - previous champion, champion, challenger - last.
   - V(rollback) - the champion becomes C(ROLLED_BACK) with O(reason) and the previous champion C(PROMOTED) again;
     the champion alias moves back. Only one step back; after it, a rollback is a no-op that says so.
-  - V(abort) - a deployment (or a canary) that failed before promotion becomes C(ROLLED_BACK) with O(reason); the champion is
-    untouched.
+  - V(abort) - a deployment (or a canary) that failed before promotion becomes C(ROLLED_BACK) with O(reason); the
+    champion is untouched.
   - Every call reads the state once, refuses an illegal transition with a message that names the current state and
     what to do, writes the version's informative tags first, its state tag after them and aliases last, and skips
     writes already in place. So a transition interrupted at any point and run again finishes the job, and running it
@@ -71,8 +71,8 @@ options:
     description:
       - V(reject), V(abort), V(rollback) - why, in words a person can act on; it is stored in C(mlops.rollout.reason).
       - V(register) - what the reason tag of the new version says (default C(registered from run <id>)).
-      - V(analyze) - what the reason tag says during the step (default C(canary step <n> of <steps>: <w>% of the
-        traffic)).
+      - V(analyze) - what the reason tag says during the step; by default C(canary step <n> of <steps>) and the
+        canary's share of the traffic.
     type: str
   canary:
     description:
@@ -93,7 +93,7 @@ options:
         type: int
         required: true
       failed_checks:
-        description: The failed analysis checks so far (M(mlops.platform.canary_analysis)'s RV(failed_checks)).
+        description: The failed analysis checks so far (RV(mlops.platform.canary_analysis#module:failed_checks)).
         type: int
         default: 0
   lock_token:

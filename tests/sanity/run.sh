@@ -23,7 +23,7 @@ dest=$root/.cache/sanity/ansible_collections/mlops/platform
 rm -rf "$dest"
 mkdir -p "$dest"
 (cd "$root" && tar -c --exclude=./.venv --exclude=./.cache --exclude=./.git --exclude=./tests/output \
-   --exclude=__pycache__ --exclude=.pytest_cache .) | tar -x -C "$dest"
+   --exclude=./.ansible --exclude=__pycache__ --exclude=.pytest_cache .) | tar -x -C "$dest"
 cd "$dest"
 git init -q
 git add -A
