@@ -27,16 +27,7 @@ def apply_role(role, tasks_from=None, env=None, **extra_vars):
                           env=dict(os.environ, **(env or {})))
 
 
-@pytest.mark.parametrize("role", ["seldon"])
-@pytest.mark.parametrize("target", ["openshift", "kubernetes", "mainframe"])
-def test_targets_not_offered_yet_are_refused_by_the_argument_spec(role, target):
-    # Serving has no cluster backend yet: its argument spec offers local only.
-    result = apply_role(role, mlops_target=target)
-    assert result.returncode != 0
-    assert "value of %s_target must be one of: local, got: %s" % (role, target) in result.stdout
-
-
-@pytest.mark.parametrize("role", ["mlflow", "prometheus", "jupyterhub"])
+@pytest.mark.parametrize("role", ["mlflow", "prometheus", "jupyterhub", "seldon"])
 def test_an_unknown_target_is_refused_by_the_argument_spec(role):
     result = apply_role(role, mlops_target="mainframe")
     assert result.returncode != 0
