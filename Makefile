@@ -163,10 +163,10 @@ test: venv collection mlflow2-venv core216-venv
 	@echo "make test: all tiers passed"
 
 test-lane-checks:
-	$(MAKE) --no-print-directory -j1 lint sanity unit compat-test integration examples-test monitoring-test platform-test tekton-test cluster-test ct-test 2>-j1 lint sanity unit compat-test integration examples-test monitoring-test platform-test tekton-test cluster-test 2>&11 | sed -u 's/^/[checks] /'
+	$(MAKE) --no-print-directory -j1 lint sanity unit compat-test integration examples-test monitoring-test platform-test tekton-test cluster-test ct-test 2>&1 | sed -u 's/^/[checks] /'
 
 test-lane-platform:
-	$(MAKE) --no-print-directory -j1 molecule-local jupyterhub-test rollout-test serving-test awx-test canary-test 2>rollout-test serving-test awx-test canary-test ct-test 2>&11 | sed -u 's/^/[platform] /'
+	$(MAKE) --no-print-directory -j1 molecule-local jupyterhub-test rollout-test serving-test awx-test canary-test 2>&1 | sed -u 's/^/[platform] /'
 
 test-serial: lint sanity unit compat-test integration examples-test monitoring-test platform-test serving-test awx-test canary-test ct-test molecule-local jupyterhub-test rollout-test tekton-test cluster-test
 	@echo "make test-serial: all tiers passed"
