@@ -242,6 +242,12 @@ def _interrupted_promote(snap, version):
     return (previous == NONE and snap.champion is None) or (previous is not None and previous == snap.champion)
 
 
+def _outgoing(snap, version):
+    """The champion ``version`` was deployed beside: the recorded one, or the champion now when none was recorded."""
+    recorded = snap.tag(version, TAG_PREVIOUS)
+    return snap.champion if recorded is None else (None if recorded == NONE else recorded)
+
+
 def _pending(snap, writes):
     return [w for w in writes if not snap.satisfied(w)]
 
@@ -336,7 +342,7 @@ def _plan_deploy(snap, version, reason, verdict, extra_tags):
     recorded = snap.tag(version, TAG_PREVIOUS)
     if state == ANALYZING:
         # A canary was under way: it resumes at its recorded step, against the champion it was deployed beside.
-        outgoing = champion if recorded is None else (None if recorded == NONE else recorded)
+        outgoing = _outgoing(snap, version)
         canary = read_canary(snap.tag(version, TAG_CANARY))
         at = ("step %d of %d (%d%% of the traffic)" % (canary["step"], canary["steps"], canary["weight"])
               if canary else "an unrecorded step")
@@ -380,8 +386,7 @@ def _plan_analyze(snap, version, reason, canary):
                                 "(step 1..steps, weight 0..100, failed_checks >= 0)"
                                 % (version, snap.name, ", canary.".join(problems)))
     champion = snap.champion
-    recorded = snap.tag(version, TAG_PREVIOUS)
-    outgoing = champion if recorded is None else (None if recorded == NONE else recorded)
+    outgoing = _outgoing(snap, version)
     if outgoing != champion:
         raise IllegalTransition(
             "Cannot analyze version %s of model %r as a canary: it was deployed beside version %s, but the champion "
@@ -410,8 +415,7 @@ def _plan_promote(snap, version, reason, verdict, extra_tags):
                     version, snap.previous)
     if not (state in (DEPLOYING, ANALYZING) or _interrupted_promote(snap, version)):
         _illegal("promote", snap, version)
-    recorded = snap.tag(version, TAG_PREVIOUS)
-    outgoing = champion if recorded is None else (None if recorded == NONE else recorded)
+    outgoing = _outgoing(snap, version)
     if outgoing != champion:
         raise IllegalTransition(
             "Cannot promote version %s of model %r: it was deployed beside version %s, but the champion is now %s; "
