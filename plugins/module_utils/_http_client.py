@@ -22,15 +22,19 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+import io
 import json
 import random
 import re
 import socket
 import ssl
+import threading
 import time
 
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.six.moves.urllib.parse import urlencode, urlsplit, urlunsplit
+from ansible.module_utils.six.moves import http_client
 from ansible.module_utils.six.moves.http_client import HTTPException
 from ansible.module_utils.urls import Request, make_context
 
@@ -169,8 +173,8 @@ class ApiClient(object):
     url_option = "url"
 
     def __init__(self, base_url, username=None, password=None, token=None,
-                 validate_certs=True, ca_path=None, client_cert=None, timeout=30,
-                 retries=0, backoff_base=0.5, backoff_max=10.0, sleep=time.sleep):
+                 validate_certs=True, ca_path=None, client_cert=None, timeout=30, client_key=None,
+                 retries=0, backoff_base=0.5, backoff_max=10.0, sleep=time.sleep, keep_alive=False):
         if not base_url:
             raise ApiInvalidParameterError("%s is required" % self.url_option)
         parts = urlsplit(base_url)
@@ -198,16 +202,25 @@ class ApiClient(object):
         self.request_count = 0
         self.has_credentials = bool(token or username)
         self._sleep = sleep
-        self._tls = dict(cafile=ca_path, validate_certs=validate_certs, client_cert=client_cert)
+        self._tls = dict(cafile=ca_path, validate_certs=validate_certs, client_cert=client_cert, client_key=client_key)
         self._ssl_context = None
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if token:
             headers["Authorization"] = "Bearer %s" % token
+        # keep_alive: one persistent connection per thread (http.client) instead of one connection per request -
+        # for a client that sends hundreds of small requests (the Kubernetes client applies object by object).
+        self.keep_alive = keep_alive
+        self._local = threading.local()
+        self._headers = dict(headers)
+        if username:
+            pair = ("%s:%s" % (username, password)).encode("utf-8")
+            self._headers["Authorization"] = "Basic %s" % base64.b64encode(pair).decode("ascii")
         self._request = Request(
             headers=headers,
             validate_certs=validate_certs,
             ca_path=ca_path,
             client_cert=client_cert,
+            client_key=client_key,
             url_username=username or None,
             url_password=password or None,
             force_basic_auth=bool(username),
@@ -271,6 +284,8 @@ class ApiClient(object):
     def _once(self, method, url, data, raw, timeout, headers):
         self.request_count += 1
         where = "%s %s" % (method, redact_url(url))
+        if self.keep_alive:
+            return self._decode(self._send_kept(method, url, data, timeout, headers, where), raw, where)
         try:
             # One TLS context for every request where Request.open takes one; on ansible-core 2.16 it builds its own.
             extra = {"context": self.ssl_context()} if OPEN_TAKES_CONTEXT else {}
@@ -290,6 +305,60 @@ class ApiClient(object):
             raise ApiConnectionError("TLS error talking to %s: %s" % (redact_url(self.base_url), exc))
         except (socket.timeout, ConnectionError, HTTPException, OSError) as exc:
             raise Retryable(ApiConnectionError(self.unreachable_message(exc or type(exc).__name__)))
+        return self._decode(content, raw, where)
+
+    def _kept_connection(self, timeout):
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            parts = urlsplit(self.base_url)
+            if parts.scheme == "https":
+                conn = http_client.HTTPSConnection(parts.hostname, parts.port or 443, timeout=timeout,
+                                                   context=self.ssl_context())
+            else:
+                conn = http_client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
+            self._local.conn = conn
+            self._local.used = False
+        return conn
+
+    def _drop_connection(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+        self._local.conn = None
+
+    def _send_kept(self, method, url, data, timeout, headers, where):
+        """One request on this thread's persistent connection; the body of a 2xx answer."""
+        parts = urlsplit(url)
+        target = parts.path + ("?" + parts.query if parts.query else "")
+        sent = dict(self._headers)
+        sent.update(headers or {})
+        body = data.encode("utf-8") if isinstance(data, str) else data
+        for attempt in (0, 1):
+            conn = self._kept_connection(timeout or self.timeout)
+            reused = self._local.used
+            try:
+                conn.request(method, target, body=body, headers=sent)
+                response = conn.getresponse()
+                content = response.read()
+                self._local.used = True
+            except ssl.SSLError as exc:
+                self._drop_connection()
+                raise ApiConnectionError(
+                    "TLS error talking to %s: %s. Set ca_path to the server's CA bundle, "
+                    "or validate_certs=false to skip verification" % (redact_url(self.base_url), exc))
+            except (socket.timeout, ConnectionError, HTTPException, OSError) as exc:
+                self._drop_connection()
+                if reused and attempt == 0 and not isinstance(exc, socket.timeout):
+                    continue  # the server closed an idle kept connection: once more on a new one
+                raise Retryable(ApiConnectionError(self.unreachable_message(exc or type(exc).__name__)))
+            if response.getheader("Connection", "").lower() == "close":
+                self._drop_connection()
+            if response.status >= 400:
+                raise self._http_error(HTTPError(url, response.status, response.reason, response.msg,
+                                                 io.BytesIO(content)), where)
+            return content
+
+    def _decode(self, content, raw, where):
         if raw:
             return content
         if not content:
