@@ -184,6 +184,8 @@ stop: collection
 bench: collection
 	$(PY) tests/bench/bench_run_info.py
 	$(PY) tests/bench/bench_rollout.py
+	MLOPS_PYTHON=$(PY) $(PY) tests/bench/bench_platform_apply.py
+	MLOPS_PYTHON=$(PY) $(PY) tests/bench/bench_platform_apply.py --model-namespaces 60
 
 clean:
 	rm -rf $(CACHE) tests/output

@@ -21,7 +21,6 @@ import base64
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 
 from ansible.module_utils.six.moves.urllib.parse import quote
@@ -149,37 +148,40 @@ def _file(value, base):
     return value if os.path.isabs(value) or not base else os.path.join(base, value)
 
 
-def _exec_credential(spec, base):
+def _exec_credential(spec, base, run_command):
     """Token or client certificate from an exec credential plugin (client.authentication.k8s.io)."""
     command = spec.get("command")
     if not command:
         raise KubeConfigError("the kubeconfig's exec credential plugin has no command")
-    env = dict(os.environ)
+    env = {}
     for item in spec.get("env") or []:
         env[item["name"]] = item["value"]
     env["KUBERNETES_EXEC_INFO"] = json.dumps({
         "apiVersion": spec.get("apiVersion", "client.authentication.k8s.io/v1"),
         "kind": "ExecCredential", "spec": {"interactive": False}})
     argv = [command] + list(spec.get("args") or [])
+    if run_command is None:
+        raise KubeConfigError("the kubeconfig's exec credential plugin %s cannot run here" % command)
     try:
-        done = subprocess.run(argv, env=env, cwd=base or None, capture_output=True, check=False, timeout=60)
+        rc, stdout, _stderr = run_command(argv, environ_update=env, cwd=base or None)
     except OSError as exc:
         raise KubeConfigError("the kubeconfig's exec credential plugin %s cannot run: %s" % (command, exc.strerror))
-    if done.returncode:
-        raise KubeConfigError("the kubeconfig's exec credential plugin %s failed (exit %d)" % (command, done.returncode))
+    if rc:
+        raise KubeConfigError("the kubeconfig's exec credential plugin %s failed (exit %d)" % (command, rc))
     try:
-        status = json.loads(done.stdout).get("status") or {}
+        status = json.loads(stdout).get("status") or {}
     except ValueError:
         raise KubeConfigError("the kubeconfig's exec credential plugin %s printed no ExecCredential" % command)
     return status
 
 
-def connection_settings(params, environ=None):
+def connection_settings(params, environ=None, run_command=None):
     """Resolve the connection as kubernetes.core does: explicit options over the kubeconfig's context.
 
     Order: host + credentials given -> those (a kubeconfig, when also given, fills what they leave out);
     else a kubeconfig (option, K8S_AUTH_KUBECONFIG, $KUBECONFIG, ~/.kube/config); else the in-cluster service
-    account. Returns dict(server, token, username, password, ca_path, client_cert, client_key, validate_certs).
+    account. ``run_command`` (AnsibleModule.run_command) runs an exec credential plugin.
+    Returns dict(server, token, username, password, ca_path, client_cert, client_key, validate_certs).
     """
     environ = os.environ if environ is None else environ
     opts = dict((k, params.get(k)) for k in ENV_FALLBACK)
@@ -220,8 +222,8 @@ def connection_settings(params, environ=None):
         if cluster.get("insecure-skip-tls-verify"):
             out["validate_certs"] = False
         if cluster.get("certificate-authority-data"):
-            out["ca_path"] = _Scratch.write("ca.crt", _b64(cluster["certificate-authority-data"],
-                                                            "certificate-authority-data"))
+            data = _b64(cluster["certificate-authority-data"], "certificate-authority-data")
+            out["ca_path"] = _Scratch.write("ca.crt", data)
         elif cluster.get("certificate-authority"):
             out["ca_path"] = _file(cluster["certificate-authority"], base)
         if context.get("user"):
@@ -234,7 +236,7 @@ def connection_settings(params, environ=None):
                     "not support; use a token or an exec credential plugin"
                     % (context["user"], (user["auth-provider"] or {}).get("name", "unnamed")))
             if user.get("exec"):
-                user = dict(user, **_exec_status_as_user(_exec_credential(user["exec"], base)))
+                user = dict(user, **_exec_status_as_user(_exec_credential(user["exec"], base, run_command)))
             if user.get("token"):
                 out["token"] = user["token"]
             elif user.get("tokenFile"):
@@ -243,8 +245,8 @@ def connection_settings(params, environ=None):
             if user.get("username"):
                 out["username"], out["password"] = user.get("username"), user.get("password")
             if user.get("client-certificate-data"):
-                out["client_cert"] = _Scratch.write("client.crt", _b64(user["client-certificate-data"],
-                                                                        "client-certificate-data"))
+                data = _b64(user["client-certificate-data"], "client-certificate-data")
+                out["client_cert"] = _Scratch.write("client.crt", data)
             elif user.get("client-certificate"):
                 out["client_cert"] = _file(user["client-certificate"], base)
             if user.get("client-key-data"):

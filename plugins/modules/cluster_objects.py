@@ -545,7 +545,8 @@ def cluster_objects(module):
     problem = check_objects(module.params["objects"]) or check_waits(module.params["wait"])
     if problem:
         module.fail_json(msg=problem)
-    client = KubeClient(connection_settings(module.params), timeout=module.params["request_timeout"])
+    settings = connection_settings(module.params, run_command=module.run_command)
+    client = KubeClient(settings, timeout=module.params["request_timeout"])
     if module.params["state"] == "present":
         return present(module, client)
     return absent(module, client)

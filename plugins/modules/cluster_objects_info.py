@@ -138,7 +138,7 @@ from ansible_collections.mlops.platform.plugins.module_utils._kube_client import
 
 def objects_info(module):
     params = module.params
-    client = KubeClient(connection_settings(params), timeout=params["request_timeout"])
+    client = KubeClient(connection_settings(params, run_command=module.run_command), timeout=params["request_timeout"])
     api_version, kind = params["api_version"], params["kind"]
     if not client.serves(api_version, kind):
         return dict(changed=False, resources=[], api_found=False)

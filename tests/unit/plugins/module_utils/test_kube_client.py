@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 import base64
 import json
 import os
+import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -112,7 +113,13 @@ def test_exec_credential_plugin(tmp_path):
     config = dict(CONFIG, users=[{"name": "u-dev", "user": {"exec": {
         "apiVersion": "client.authentication.k8s.io/v1", "command": str(plugin),
         "env": [{"name": "TOKEN_OF", "value": "exec-token"}]}}}])
-    assert settings(kubeconfig=config)["token"] == "exec-token"
+
+    def run_command(argv, environ_update=None, cwd=None):
+        done = subprocess.run(argv, env=dict(os.environ, **environ_update), cwd=cwd, capture_output=True, text=True, check=False)
+        return done.returncode, done.stdout, done.stderr
+
+    got = kc.connection_settings(dict(kubeconfig=config), environ={}, run_command=run_command)
+    assert got["token"] == "exec-token"
 
 
 @pytest.mark.parametrize("params, message", [
