@@ -75,3 +75,11 @@ def test_the_haproxy_client_reports_the_missing_socket(answers):
     assert answers["haproxy"]["failed"] is True
     assert answers["haproxy"]["msg"].startswith(
         "Cannot reach the HAProxy runtime API at %s/no-such.sock: " % answers["out"]), answers["haproxy"]["msg"]
+
+
+def test_the_kubernetes_client_reports_the_closed_port(answers):
+    # the connection came from module_defaults for group/mlops.platform.kubernetes; the token is never shown
+    assert answers["kube"] == {
+        "failed": True,
+        "msg": "Cannot reach the Kubernetes API server at https://127.0.0.1:%d: [Errno 111] Connection refused"
+               % answers["closed_port"]}
