@@ -315,11 +315,17 @@ def ref(obj):
 
 
 def comparable(obj):
-    """An answer without what the server changes on every write (to tell whether a write changed anything)."""
+    """An answer without what the server changes on every write and without the status its controllers write.
+
+    Two answers that compare equal are the same object as far as an apply is concerned: a controller writing the
+    status between the read and the apply moves the resourceVersion, not the object's spec.
+    """
     if not obj:
         return obj
     meta = dict((k, v) for k, v in (obj.get("metadata") or {}).items() if k not in VOLATILE_METADATA)
-    return dict(obj, metadata=meta)
+    out = dict((k, v) for k, v in obj.items() if k != "status")
+    out["metadata"] = meta
+    return out
 
 
 def published(obj):

@@ -20,7 +20,8 @@ description:
   - V(present) - Namespaces of the list are created, or patched when their labels or annotations differ (not
     server-side applied - a Namespace's first re-apply re-adopts the fields the API server set and reports a change);
     every other object is server-side applied with O(field_manager). An object is changed when the API server
-    stored a new version of it (its C(resourceVersion) moved), so a rerun that changes nothing reports C(changed=false).
+    stored a new version of it that differs in more than its status (a controller writing the status between the
+    read and the apply is not a change of the apply), so a rerun that changes nothing reports C(changed=false).
   - In check mode everything is sent as the API server's dry run (C(dryRun=All)) and compared with what is stored;
     the objects of a Namespace that does not exist yet cannot be dry-run and are reported (RV(deferred)) as to be
     created, a change.
@@ -328,10 +329,10 @@ def apply_object(client, module, obj, before):
                          dry_run=module.check_mode)
     if before is None:
         return after, True, before
-    if module.check_mode:
-        changed = comparable(before) != comparable(after)
-    else:
-        changed = before["metadata"].get("resourceVersion") != after["metadata"].get("resourceVersion")
+    # Stored again (its resourceVersion moved; a dry run never moves it) and different in more than the status that
+    # a controller may have written meanwhile.
+    moved = module.check_mode or before["metadata"].get("resourceVersion") != after["metadata"].get("resourceVersion")
+    changed = moved and comparable(before) != comparable(after)
     return after, changed, before
 
 

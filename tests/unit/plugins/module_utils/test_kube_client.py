@@ -165,6 +165,15 @@ def test_published_answer_hides_secret_data_and_managed_fields():
     assert kc.comparable(secret)["metadata"] == {"name": "s"}
 
 
+def test_a_status_written_meanwhile_is_not_a_change():
+    before = {"kind": "Deployment", "metadata": {"name": "d", "resourceVersion": "5", "generation": 1},
+              "spec": {"replicas": 1}, "status": {"readyReplicas": 0}}
+    after = {"kind": "Deployment", "metadata": {"name": "d", "resourceVersion": "6", "generation": 1},
+             "spec": {"replicas": 1}, "status": {"readyReplicas": 1}}
+    assert kc.comparable(before) == kc.comparable(after)
+    assert kc.comparable(before) != kc.comparable(dict(after, spec={"replicas": 2}))
+
+
 # -- readiness and the wait lines of cluster_objects --------------------------------------------------------------
 
 DEPLOY = {"kind": "Deployment", "name": "mlflow", "namespace": "ns", "condition": {"type": "Available"}, "timeout": 30}
