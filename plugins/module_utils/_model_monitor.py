@@ -40,7 +40,7 @@ from ansible_collections.mlops.platform.plugins.module_utils._http_client import
     ApiError,
     ApiInvalidParameterError,
 )
-from ansible_collections.mlops.platform.plugins.module_utils._smoke import InferenceClient
+from ansible_collections.mlops.platform.plugins.module_utils._smoke import InferenceClient, v2_from_dataframe_split
 
 #: The model version tag where the rollout records the training data reference at registration.
 TRAINING_DATA_TAG = "mlops.training_data"
@@ -245,11 +245,11 @@ def exposition(model, version, metrics, drift, rows, now):
 # ---------------------------------------------------------------- one pass
 
 def v2_request(features):
-    """A V2 request with one FP64 input per feature column, the pandas content type (MLServer's MLflow runtime)."""
+    """The V2 request of the feature columns ({name: [float]}, read_csv never gives no rows): the smoke test's
+    pandas request (one FP64 input per column, content type pd, as MLServer's MLflow runtime decodes it)."""
     names = list(features)
-    count = len(features[names[0]]) if names else 0
-    return {"parameters": {"content_type": "pd"},
-            "inputs": [{"name": n, "datatype": "FP64", "shape": [count], "data": features[n]} for n in names]}
+    rows = [list(row) for row in zip(*(features[n] for n in names))]
+    return v2_from_dataframe_split({"columns": names, "data": rows})[0]
 
 
 def predictions_of(answer):

@@ -25,33 +25,4 @@ def pod(model, version):
 
 
 def openmetrics(namespace):
-    families = {"success": [], "failure": [], "count": [], "sum": [], "bucket": [], "rest_count": [], "rest_sum": []}
-    for model, scenario in sorted(MODELS.items()):
-        for version, s in sorted(cs.SCENARIOS[scenario].items()):
-            scrape = {"namespace": namespace, "job": namespace + "/mlserver", "pod": pod(model, version)}
-            infer = cs._labels(model=model, version=version, **scrape)  # pylint: disable=protected-access
-            counter = cs._counter  # pylint: disable=protected-access
-            families["success"] += counter("model_infer_request_success_total", infer, s["rps"] - s["failures"])
-            families["failure"] += counter("model_infer_request_failure_total", infer, s["failures"])
-            families["count"] += counter("model_infer_request_duration_count", infer, s["rps"])
-            families["sum"] += counter("model_infer_request_duration_sum", infer, s["rps"] * s["mean"])
-            rest = dict(scrape, app_name="mlserver", method="POST", path="/v2/models/{model_name}/infer",
-                        status_code="200")
-            for bound, per_second in zip(cs.BUCKETS, s["histogram"]):
-                families["bucket"] += counter("rest_server_request_duration_seconds_bucket",
-                                              cs._labels(le=bound, **rest), per_second)  # pylint: disable=protected-access
-            families["rest_count"] += counter("rest_server_request_duration_seconds_count",
-                                              cs._labels(**rest), s["rps"])  # pylint: disable=protected-access
-            families["rest_sum"] += counter("rest_server_request_duration_seconds_sum",
-                                            cs._labels(**rest), s["rps"] * s["mean"])  # pylint: disable=protected-access
-    out = ["# HELP model_infer_request_success Model infer request success count",
-           "# TYPE model_infer_request_success counter"] + families["success"]
-    out += ["# HELP model_infer_request_failure Model infer request failure count",
-            "# TYPE model_infer_request_failure counter"] + families["failure"]
-    out += ["# HELP model_infer_request_duration Model infer request duration",
-            "# TYPE model_infer_request_duration summary"] + families["count"] + families["sum"]
-    out += ["# HELP rest_server_request_duration_seconds HTTP request duration, in seconds",
-            "# TYPE rest_server_request_duration_seconds histogram"]
-    out += families["bucket"] + families["rest_count"] + families["rest_sum"]
-    out.append("# EOF")
-    return "\n".join(out) + "\n"
+    return cs.openmetrics(namespace, MODELS, pod)

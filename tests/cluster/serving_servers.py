@@ -9,7 +9,6 @@ no scrape configs).
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 
@@ -17,45 +16,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 from support.mlflow_server import MlflowServer  # noqa: E402  pylint: disable=wrong-import-position
-from support.server_process import ServerProcess, free_port  # noqa: E402  pylint: disable=wrong-import-position
+from support.backfilled_prometheus import BackfilledPrometheus  # noqa: E402  pylint: disable=wrong-import-position
 import serving_series  # noqa: E402  pylint: disable=wrong-import-position
-
-PROMETHEUS = os.environ.get("MLOPS_PROMETHEUS", "/usr/bin/prometheus")
-PROMTOOL = os.environ.get("MLOPS_PROMTOOL", "/usr/bin/promtool")
-
-
-class Prometheus(ServerProcess):
-    name = "prometheus"
-
-    def __init__(self, root, namespace):
-        super().__init__(os.path.join(root, "prometheus.log"))
-        self.root = root
-        self.namespace = namespace
-        self.port = free_port()
-        self.url = "http://127.0.0.1:%d" % self.port
-
-    def start(self, timeout=60):
-        tsdb = os.path.join(self.root, "tsdb")
-        series = os.path.join(self.root, "series.om")
-        with open(series, "w") as handle:
-            handle.write(serving_series.openmetrics(self.namespace))
-        proc = subprocess.run([PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", series, tsdb],
-                              capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            raise RuntimeError("backfill failed: %s %s" % (proc.stdout, proc.stderr))
-        config = os.path.join(self.root, "prometheus.yml")
-        with open(config, "w") as handle:
-            handle.write("global:\n  evaluation_interval: 1m\n")
-        self.spawn([PROMETHEUS, "--config.file=" + config, "--storage.tsdb.path=" + tsdb,
-                    "--storage.tsdb.retention.time=100y", "--web.listen-address=127.0.0.1:%d" % self.port], truncate=True)
-        return self.wait_http(self.url + "/-/ready", timeout, interval=0.2)
-
 
 def start(directory, namespace):
     os.makedirs(directory, exist_ok=True)
     mlflow = MlflowServer(root=os.path.join(directory, "mlflow"))
-    prometheus = Prometheus(os.path.join(directory, "prometheus"), namespace)
-    os.makedirs(prometheus.root, exist_ok=True)
+    prometheus = BackfilledPrometheus(os.path.join(directory, "prometheus"), serving_series.openmetrics(namespace))
     mlflow.start()
     try:
         prometheus.start()

@@ -58,11 +58,15 @@ def _counter(name, labels, per_second):
     return ["%s%s %r %d" % (name, labels, per_second * STEP * i, T0 + STEP * i) for i in range(SAMPLES)]
 
 
-def openmetrics():
+def openmetrics(namespace=NAMESPACE, models=None, pod_name=None):
+    """The series as OpenMetrics text. ``models`` maps a model name to the scenario it plays (default: one model per
+    scenario, named after it); ``pod_name(model, version)`` names its pods (default: pod())."""
+    models = models or dict((name, name) for name in SCENARIOS)
+    pod_name = pod_name or pod
     families = {"success": [], "failure": [], "count": [], "sum": [], "bucket": [], "rest_count": [], "rest_sum": []}
-    for model, versions in sorted(SCENARIOS.items()):
-        for version, s in sorted(versions.items()):
-            scrape = {"namespace": NAMESPACE, "job": NAMESPACE + "/mlserver", "pod": pod(model, version)}
+    for model, scenario in sorted(models.items()):
+        for version, s in sorted(SCENARIOS[scenario].items()):
+            scrape = {"namespace": namespace, "job": namespace + "/mlserver", "pod": pod_name(model, version)}
             infer = _labels(model=model, version=version, **scrape)
             families["success"] += _counter("model_infer_request_success_total", infer, s["rps"] - s["failures"])
             families["failure"] += _counter("model_infer_request_failure_total", infer, s["failures"])

@@ -15,23 +15,17 @@ import os
 import shutil
 import subprocess
 import sys
-import urllib.error
-import urllib.parse
-import urllib.request
 
 import pytest
 
 import backfill
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from support.server_process import ServerProcess, free_port  # noqa: E402  pylint: disable=wrong-import-position
+from support.backfilled_prometheus import BackfilledPrometheus, PROMTOOL  # noqa: E402,F401  pylint: disable=wrong-import-position
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-PROMETHEUS = os.environ.get("MLOPS_PROMETHEUS", "/usr/bin/prometheus")
-PROMTOOL = os.environ.get("MLOPS_PROMTOOL", "/usr/bin/promtool")
-
 
 # The one set of non-default role variables the tests render with besides the defaults (one render each): the alert
 # thresholds (test_rules.THRESHOLDS adds them), several namespaces, other dashboard grouping.
@@ -123,53 +117,9 @@ def render(tmp_path_factory):
     return _render
 
 
-class PrometheusServer(ServerProcess):
-    """A real Prometheus on a free loopback port, serving a TSDB made by backfilling (no scrape configs)."""
-
-    name = "prometheus"
-
-    def __init__(self, root, openmetrics):
-        super().__init__(os.path.join(root, "prometheus.log"))
-        self.root = root
-        self.openmetrics = openmetrics
-        self.port = free_port()
-        self.url = "http://127.0.0.1:%d" % self.port
-        self.blocks_output = ""
-
-    def start(self, timeout=60):
-        tsdb = os.path.join(self.root, "tsdb")
-        om_path = os.path.join(self.root, "series.om")
-        with open(om_path, "w") as handle:
-            handle.write(self.openmetrics)
-        proc = run([PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", om_path, tsdb])
-        assert proc.returncode == 0, "backfill failed: %s %s" % (proc.stdout, proc.stderr)
-        self.blocks_output = proc.stdout
-        config = os.path.join(self.root, "prometheus.yml")
-        with open(config, "w") as handle:
-            handle.write("global:\n  evaluation_interval: 1m\n")
-        # Retention counts from the newest block, but keep the backfilled past whatever the clock says.
-        self.spawn([PROMETHEUS, "--config.file=" + config, "--storage.tsdb.path=" + tsdb,
-                    "--storage.tsdb.retention.time=100y", "--web.listen-address=127.0.0.1:%d" % self.port], truncate=True)
-        return self.wait_http(self.url + "/-/ready", timeout, interval=0.2)
-
-    def api(self, path, params):
-        """GET /api/v1/<path>; returns (HTTP status, decoded body)."""
-        url = "%s/api/v1/%s?%s" % (self.url, path, urllib.parse.urlencode(params, doseq=True))
-        try:
-            with urllib.request.urlopen(url, timeout=30) as resp:
-                return resp.status, json.load(resp)
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.load(exc)
-
-    def query(self, expr, at):
-        status, body = self.api("query", {"query": expr, "time": at})
-        assert status == 200 and body["status"] == "success", "query %r: HTTP %s %s" % (expr, status, body)
-        return body["data"]["result"]
-
-
 @pytest.fixture(scope="session")
 def prometheus(tmp_path_factory):
-    server = PrometheusServer(str(tmp_path_factory.mktemp("prometheus")), backfill.openmetrics())
+    server = BackfilledPrometheus(str(tmp_path_factory.mktemp("prometheus")), backfill.openmetrics())
     server.start()
     yield server
     server.stop()

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 import canary_series as cs
-from conftest import ANSIBLE_PLAYBOOK, ROOT, PrometheusServer, run
+from conftest import ANSIBLE_PLAYBOOK, ROOT, BackfilledPrometheus, run
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from support.server_process import free_port  # noqa: E402  pylint: disable=wrong-import-position
@@ -26,7 +26,7 @@ MEAN_LATENCY = ("sum(rate(model_infer_request_duration_sum{%s}[%s])) "
 
 @pytest.fixture(scope="module")
 def canary_prometheus(tmp_path_factory):
-    server = PrometheusServer(str(tmp_path_factory.mktemp("canary-prometheus")), cs.openmetrics())
+    server = BackfilledPrometheus(str(tmp_path_factory.mktemp("canary-prometheus")), cs.openmetrics())
     server.start()
     yield server
     server.stop()

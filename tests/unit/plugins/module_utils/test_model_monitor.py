@@ -197,3 +197,10 @@ def test_pushgateway_push_replaces_the_models_group(monkeypatch):
     client.push("mlops-model-monitor", "a/b", "x 1\n")
     assert calls == [(("PUT", "metrics/job/mlops-model-monitor/model/a%2Fb"),
                       {"text": "x 1\n", "text_type": "text/plain; version=0.0.4"})]
+
+
+def test_the_request_is_the_smoke_tests_pandas_request():
+    assert m.v2_request({"a": [1.0, 2.5], "b": [3.0, 4.0]}) == {
+        "parameters": {"content_type": "pd"},
+        "inputs": [{"name": "a", "datatype": "FP64", "shape": [2], "data": [1.0, 2.5]},
+                   {"name": "b", "datatype": "FP64", "shape": [2], "data": [3.0, 4.0]}]}
