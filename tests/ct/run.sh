@@ -8,23 +8,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 venv=${VENV:-$root/.venv}
-packages=(prometheus prometheus-alertmanager prometheus-pushgateway)
-need=()
-for pkg in "${packages[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
-if ((${#need[@]})); then
-  sudo=
-  [ "$(id -u)" -eq 0 ] || sudo=sudo
-  policy=/usr/sbin/policy-rc.d
-  made_policy=
-  if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
-    $sudo chmod 755 "$policy"
-    made_policy=1
-  fi
-  trap '[ -z "$made_policy" ] || $sudo rm -f "$policy"' EXIT
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+"$root/tests/support/debian-packages.sh" prometheus prometheus-alertmanager prometheus-pushgateway
 command -v java >/dev/null || { echo "tests/ct: ansible-rulebook needs Java 17 (openjdk-17-jre-headless) on PATH" >&2; exit 1; }
 # The collection under its FQCN, as `make collection` links it.
 mkdir -p "$root/.cache/collections/ansible_collections/mlops"

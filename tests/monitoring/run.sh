@@ -10,18 +10,7 @@ prometheus=${MLOPS_PROMETHEUS:-/usr/bin/prometheus}
 promtool=${MLOPS_PROMTOOL:-/usr/bin/promtool}
 
 if [ ! -x "$prometheus" ] || [ ! -x "$promtool" ]; then
-  sudo=
-  [ "$(id -u)" -eq 0 ] || sudo=sudo
-  policy=/usr/sbin/policy-rc.d
-  made_policy=
-  if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
-    $sudo chmod 755 "$policy"
-    made_policy=1
-  fi
-  trap '[ -z "$made_policy" ] || $sudo rm -f "$policy"' EXIT
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  "$root/tests/support/debian-packages.sh" prometheus
 fi
 "$prometheus" --version 2>&1 | head -1
 
