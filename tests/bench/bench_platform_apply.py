@@ -173,7 +173,7 @@ def main():
         bare_file = os.path.join(state_dir, "objects-bare.json")
         with open(bare_file, "w", encoding="utf-8") as f:
             f.write(json.dumps(json.loads(manifest.replace(PREFIX_K, PREFIX_B))["items"]))
-        b_cold, (b_changed, _) = timed(lambda: bare(kubeconfig, state_dir, bare_file))
+        b_cold, (b_changed, _cold_what) = timed(lambda: bare(kubeconfig, state_dir, bare_file))
         # before the re-run, the controllers finish what the creation started (bound claims, token data, revisions),
         # as they have when the roles re-run - untimed
         run(k + ["wait", "-n", PREFIX_B + "-mlflow", "--for=condition=Available", "deployment", "--all", "--timeout=300s"])

@@ -19,6 +19,7 @@ from support.mlflow_server import MlflowServer  # noqa: E402  pylint: disable=wr
 from support.backfilled_prometheus import BackfilledPrometheus  # noqa: E402  pylint: disable=wrong-import-position
 import serving_series  # noqa: E402  pylint: disable=wrong-import-position
 
+
 def start(directory, namespace):
     os.makedirs(directory, exist_ok=True)
     mlflow = MlflowServer(root=os.path.join(directory, "mlflow"))

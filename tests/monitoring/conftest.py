@@ -21,7 +21,8 @@ import pytest
 import backfill
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from support.backfilled_prometheus import BackfilledPrometheus, PROMTOOL  # noqa: E402,F401  pylint: disable=wrong-import-position
+# PROMTOOL: the rule tests import it from here
+from support.backfilled_prometheus import BackfilledPrometheus, PROMTOOL  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
