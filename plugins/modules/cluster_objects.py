@@ -134,6 +134,8 @@ options:
     default: 30
 notes:
   - Not supported - a kubeconfig user with an C(auth-provider) (use a token or an exec credential plugin), proxies.
+  - A CustomResourceDefinition and objects of its kind in one list - the kinds are discovered once per call, before
+    the CRD exists; apply the CRD in a task of its own first.
   - Secrets' data never appears in the returned objects or in the diff.
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
