@@ -410,8 +410,11 @@ class KubeClient(ApiClient):
             raise
 
     def list(self, api_version, kind, namespace=None, label_selector=None, field_selector=None):
+        """The objects of a kind (in a namespace, or in all). A list's items carry no apiVersion and kind: each gets
+        its own, so an item reads like the object a get returns."""
         params = dict(labelSelector=label_selector or None, fieldSelector=field_selector or None)
-        return self.request("GET", self.path(api_version, kind, namespace), params=params).get("items") or []
+        items = self.request("GET", self.path(api_version, kind, namespace), params=params).get("items") or []
+        return [dict(item, apiVersion=api_version, kind=kind) for item in items]
 
     def apply(self, obj, field_manager, force=True, dry_run=False):
         meta = obj["metadata"]

@@ -97,6 +97,7 @@ def export(kubectl, kubeconfig, prefix):
             meta.pop(field, None)
         ann = {k: v for k, v in meta.get("annotations", {}).items()
                if not k.startswith(("kubectl.kubernetes.io/", "deployment.kubernetes.io/", "openshift.io/host", "pv.kubernetes.io",
+                                    "kubernetes.io/service-account.uid",
                                     "volume.", "service.beta.openshift.io/serving-cert-signed"))}
         meta["annotations"] = ann
         spec = obj.get("spec", {})

@@ -276,6 +276,7 @@ class FakeApiServer(object):
 
     def __init__(self):
         self.store = {}
+        self.version = 0
         self.connections = 0
         self.requests = []
         owner = self
@@ -309,7 +310,9 @@ class FakeApiServer(object):
                     return self.answer(404, {"kind": "Status", "reason": "NotFound", "message": "the server could not find the requested resource"})
                 name = self.path.rsplit("/", 1)[-1]
                 if self.path.endswith("/configmaps"):
-                    return self.answer(200, {"items": list(owner.store.values())})
+                    items = [dict((k, v) for k, v in o.items() if k not in ("apiVersion", "kind"))
+                             for o in owner.store.values()]
+                    return self.answer(200, {"kind": "ConfigMapList", "apiVersion": "v1", "items": items})
                 if name in owner.store:
                     return self.answer(200, owner.store[name])
                 return self.answer(404, {"kind": "Status", "reason": "NotFound", "message": 'configmaps "%s" not found' % name})
@@ -320,7 +323,9 @@ class FakeApiServer(object):
                 owner.requests.append(("PATCH", self.path, self.headers.get("Content-Type")))
                 if obj.get("data", {}).get("bad"):
                     return self.answer(422, {"kind": "Status", "reason": "Invalid", "message": "data.bad: Invalid value"})
-                obj["metadata"]["resourceVersion"] = "1"
+                # every write moves the resourceVersion, as if a controller had written the status meanwhile
+                owner.version += 1
+                obj["metadata"]["resourceVersion"] = str(owner.version)
                 owner.store[obj["metadata"]["name"]] = obj
                 return self.answer(200, obj)
 
@@ -348,7 +353,10 @@ def test_requests_share_one_kept_connection(api):
                      "mlops.platform/test")
     assert client.get("v1", "ConfigMap", "c3", "ns")["metadata"]["name"] == "c3"
     assert client.get("v1", "ConfigMap", "missing", "ns") is None
-    assert len(client.list("v1", "ConfigMap", "ns")) == 5
+    listed = client.list("v1", "ConfigMap", "ns")
+    assert len(listed) == 5
+    # the fake answers items without apiVersion and kind, as the API server does; the client gives them theirs
+    assert {(o["apiVersion"], o["kind"]) for o in listed} == {("v1", "ConfigMap")}
     assert api.connections == 1
     patch = [r for r in api.requests if r[0] == "PATCH"][0]
     assert patch[1] == "/api/v1/namespaces/ns/configmaps/c0?fieldManager=mlops.platform%2Ftest&force=true"
@@ -368,3 +376,25 @@ def test_api_errors_name_the_reason_and_the_message(api):
     assert str(err.value) == ("example.com/v1 Widget is not served by the Kubernetes API server at %s "
                               "(is its CRD or operator installed?)" % api.url)
     assert client.serves("v1", "ConfigMap") and not client.serves("v1", "Widget")
+
+
+class FakeModule(object):
+    check_mode = False
+    params = {"field_manager": "mlops.platform/test", "force_conflicts": True}
+
+
+def test_a_listed_object_that_a_rerun_applies_unchanged_is_not_a_change(api):
+    client = kc.KubeClient(dict(server=api.url))
+    objs = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c%d" % i, "namespace": "ns"},
+             "data": {"k": "v"}} for i in range(3)]
+    first = co.stored(client, objs)
+    assert list(first.values()) == [None, None, None]
+    for obj in objs:
+        assert co.apply_object(client, FakeModule(), obj, None)[1] is True
+    before = co.stored(client, objs)  # one list for the three (a list's items carry no apiVersion and kind)
+    assert [r for r in api.requests if r[0] == "GET"][-1][1] == "/api/v1/namespaces/ns/configmaps"
+    for obj in objs:
+        answer, changed, _before = co.apply_object(client, FakeModule(), obj, before[("v1", "ConfigMap", "ns", obj["metadata"]["name"])])
+        assert changed is False, answer
+    changed_one = dict(objs[0], data={"k": "w"})
+    assert co.apply_object(client, FakeModule(), changed_one, before[("v1", "ConfigMap", "ns", "c0")])[1] is True
