@@ -48,49 +48,10 @@ options:
     type: list
     elements: str
     default: []
-  kubeconfig:
-    description:
-      - The kubeconfig - a path or its content as a dict (default - C(K8S_AUTH_KUBECONFIG), C($KUBECONFIG),
-        C(~/.kube/config), then the in-cluster service account).
-    type: raw
-  context:
-    description: The context of the kubeconfig.
-    type: str
-  host:
-    description: The API server's URL (with O(api_key)).
-    type: str
-  api_key:
-    description: A bearer token.
-    type: str
-  username:
-    description: Basic auth user.
-    type: str
-  password:
-    description: Basic auth password.
-    type: str
-  validate_certs:
-    description: Verify the API server's certificate.
-    type: bool
-    aliases: [verify_ssl]
-  ca_cert:
-    description: A CA bundle for the API server's certificate.
-    type: path
-    aliases: [ssl_ca_cert]
-  client_cert:
-    description: A client certificate file.
-    type: path
-    aliases: [cert_file]
-  client_key:
-    description: The client certificate's key file.
-    type: path
-    aliases: [key_file]
-  request_timeout:
-    description: Seconds for each request.
-    type: int
-    default: 30
 notes:
   - A Secret is returned with its data, as C(kubernetes.core.k8s_info) returns it - set C(no_log) on the task.
 extends_documentation_fragment:
+  - mlops.platform.kubernetes
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
