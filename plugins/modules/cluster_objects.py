@@ -373,11 +373,16 @@ def wait_for(client, items, sleep=time.sleep, clock=time.time):
     return state
 
 
+def split_namespaces(objects):
+    """(Namespaces, every other object) of a list, each in the order given."""
+    namespaces = [o for o in objects if o["kind"] == "Namespace" and o["apiVersion"] == "v1"]
+    return namespaces, [o for o in objects if o not in namespaces]
+
+
 def present(module, client):
     params = module.params
     objects = params["objects"]
-    namespaces = [o for o in objects if o["kind"] == "Namespace" and o["apiVersion"] == "v1"]
-    others = [o for o in objects if o not in namespaces]
+    namespaces, others = split_namespaces(objects)
     result = dict(changed=False, objects=[], changed_objects=[], deferred=[], new_namespaces=[], waited=[],
                   not_ready=[])
     diffs = []
@@ -455,8 +460,7 @@ def present(module, client):
 def absent(module, client):
     params = module.params
     objects = params["objects"]
-    namespaces = [o for o in objects if o["kind"] == "Namespace" and o["apiVersion"] == "v1"]
-    others = [o for o in objects if o not in namespaces]
+    namespaces, others = split_namespaces(objects)
     result = dict(changed=False, changed_objects=[], not_removed=[])
     for batch in (others, namespaces):
         def remove(obj):
